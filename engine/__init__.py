@@ -1,0 +1,1 @@
+"""The graph API and superstep executor; persistence through the event log."""

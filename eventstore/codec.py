@@ -1,0 +1,118 @@
+"""The one cattrs converter of ledgergraph, and the registry of event types.
+
+Other packages never configure a converter of their own: they declare frozen
+attrs event classes and call ``register_event``; fields that hold user values
+are typed ``Value`` and go through ``eventstore.values``. Payloads written by an
+older schema version are upgraded on read by small pure functions registered
+with ``register_upcaster``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar, cast, get_origin
+
+import attrs
+import cattrs
+
+from eventstore import jsonio
+from eventstore.errors import CorruptLogError, SerializationError
+from eventstore.records import EventRecord, NewEvent
+from eventstore.values import decode_value, encode_value
+
+
+class _ValueMarker:
+    """Marks ``Annotated[Any, ...]`` fields whose contents go through ``eventstore.values``."""
+
+
+Value = Annotated[Any, _ValueMarker]
+"""Annotate event fields that hold user state values with this type (it is ``Any`` to a type checker)."""
+
+
+def _is_value(annotation: Any) -> bool:
+    return get_origin(annotation) is Annotated and _ValueMarker in getattr(annotation, "__metadata__", ())
+
+
+E = TypeVar("E")
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+converter = cattrs.Converter(detailed_validation=False)
+converter.register_unstructure_hook_func(_is_value, encode_value)
+converter.register_structure_hook_func(_is_value, lambda data, _: decode_value(data))
+
+
+@attrs.frozen
+class _EventType:
+    cls: type[Any]
+    name: str
+    version: int
+
+
+_lock = threading.Lock()
+_by_name: dict[str, _EventType] = {}
+_by_class: dict[type[Any], _EventType] = {}
+_upcasters: dict[tuple[str, int], Upcaster] = {}
+
+
+def register_event(cls: type[E], name: str | None = None, version: int = 1) -> type[E]:
+    """Declare an attrs event class under a stable type name and its current schema version."""
+    if not attrs.has(cls):
+        raise TypeError(f"{cls!r} is not an attrs class")
+    entry = _EventType(cls=cls, name=name or cls.__name__, version=version)
+    with _lock:
+        existing = _by_name.get(entry.name)
+        if existing is not None and existing.cls is not cls:
+            raise ValueError(f"event type name {entry.name!r} is already registered for {existing.cls!r}")
+        _by_name[entry.name] = entry
+        _by_class[cls] = entry
+    return cast(type[E], cls)
+
+
+def register_upcaster(name: str, from_version: int, upcast: Upcaster) -> None:
+    """Register a pure function turning a version-``from_version`` payload into the next version."""
+    _upcasters[(name, from_version)] = upcast
+
+
+def encode_event(event: Any) -> NewEvent:
+    """Turn a registered event into a payload ready to append (raises before any write)."""
+    entry = _by_class.get(type(event))
+    if entry is None:
+        raise SerializationError(f"{type(event).__qualname__} is not a registered event type")
+    try:
+        data = converter.unstructure(event)
+    except SerializationError as exc:
+        raise SerializationError(f"{entry.name}: {exc}") from None
+    return NewEvent(type=entry.name, schema_version=entry.version, payload=jsonio.dumps(data))
+
+
+def decode_event(record: EventRecord) -> Any:
+    """Rebuild the typed event of a stored record, upgrading old schema versions first."""
+    entry = _by_name.get(record.type)
+    if entry is None:
+        raise CorruptLogError(f"event {record.thread_id}#{record.seq} has unknown type {record.type!r}")
+    data = jsonio.loads(record.payload)
+    if type(data) is not dict:
+        raise CorruptLogError(f"event {record.thread_id}#{record.seq} payload is not a JSON object")
+    version = record.schema_version
+    if version > entry.version:
+        raise CorruptLogError(
+            f"event {record.thread_id}#{record.seq} has schema version {version}, newer than this "
+            f"code's {entry.version} for {record.type!r}"
+        )
+    while version < entry.version:
+        upcast = _upcasters.get((record.type, version))
+        if upcast is None:
+            raise CorruptLogError(f"no upcaster for {record.type!r} from schema version {version}")
+        data = upcast(data)
+        version += 1
+    try:
+        return converter.structure(data, entry.cls)
+    except SerializationError:
+        raise
+    except CorruptLogError as exc:
+        raise CorruptLogError(f"event {record.thread_id}#{record.seq}: {exc}") from None
+    except Exception as exc:
+        raise CorruptLogError(
+            f"event {record.thread_id}#{record.seq} ({record.type}) cannot be decoded: {exc}"
+        ) from None

@@ -1,0 +1,78 @@
+"""The rows the store reads and writes, as frozen records. The store knows nothing of graphs."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class NewEvent:
+    """An event ready to append: its type name, schema version and encoded JSON payload."""
+
+    type: str
+    payload: bytes
+    schema_version: int = 1
+
+
+@attrs.frozen(kw_only=True)
+class EventRecord:
+    """One stored event.
+
+    ``thread_id`` is the thread that stored it: a forked thread's inherited prefix
+    comes back with the parent's thread id, so every record's hash can be checked
+    against the row it came from.
+    """
+
+    thread_id: str
+    seq: int
+    position: int
+    type: str
+    schema_version: int
+    payload: bytes
+    hash: str
+    recorded_at: str
+
+
+@attrs.frozen(kw_only=True)
+class ThreadInfo:
+    """A thread: where it was forked from (if anywhere) and how far it goes."""
+
+    thread_id: str
+    parent_thread_id: str | None
+    parent_seq: int | None
+    created_at: str
+    head_seq: int
+
+
+@attrs.frozen(kw_only=True)
+class SnapshotRecord:
+    """A cached fold of a thread up to ``seq``; derived data, never the source of truth."""
+
+    thread_id: str
+    seq: int
+    payload: bytes
+    created_at: str
+
+
+@attrs.frozen(kw_only=True)
+class BrokenLink:
+    """The first place a thread's hash chain does not hold."""
+
+    thread_id: str
+    seq: int
+    expected: str
+    found: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """The result of checking a thread's hash chain from its first event."""
+
+    thread_id: str
+    events_checked: int
+    broken: BrokenLink | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None

@@ -1,0 +1,104 @@
+"""The log's SQLite schema: created with sqlite-utils, versioned, and checked before any write.
+
+Opening a file that is not ours, or one written by a newer schema, fails with
+``SchemaError`` before anything touches the file (not even the WAL switch).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+from eventstore.errors import SchemaError
+
+SCHEMA_VERSION = 1
+APPLICATION = "ledgergraph"
+META_TABLE = "ledgergraph_meta"
+
+_IMMUTABLE = ("events", "event_threads")
+
+
+def check_or_create(conn: sqlite3.Connection, where: str) -> None:
+    """Create the schema in an empty database, or check an existing one is ours and not newer."""
+    try:
+        tables = _table_names(conn)
+    except sqlite3.DatabaseError as exc:
+        raise SchemaError(f"{where} is not a SQLite database ({exc})") from None
+    if not tables:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not _table_names(conn):  # another process may have created it meanwhile
+                _create(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        tables = _table_names(conn)
+    _check(conn, tables, where)
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def _check(conn: sqlite3.Connection, tables: set[str], where: str) -> None:
+    if META_TABLE not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise SchemaError(f"{where} is not a ledgergraph database (it has tables: {shown}); it was not modified")
+    meta = dict(conn.execute(f"SELECT key, value FROM {META_TABLE}").fetchall())
+    if meta.get("application") != APPLICATION:
+        raise SchemaError(f"{where} is not a ledgergraph database (application {meta.get('application')!r})")
+    try:
+        version = int(meta.get("schema_version", ""))
+    except ValueError:
+        raise SchemaError(f"{where} has an unreadable schema version {meta.get('schema_version')!r}") from None
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} was written with log schema version {version}, newer than this ledgergraph's "
+            f"{SCHEMA_VERSION}; upgrade ledgergraph to open it (the file was not modified)"
+        )
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db[META_TABLE].create({"key": str, "value": str}, pk="key", not_null={"value"})  # type: ignore[union-attr]
+    db[META_TABLE].insert_all(  # type: ignore[union-attr]
+        [{"key": "application", "value": APPLICATION}, {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+    )
+    db["event_threads"].create(  # type: ignore[union-attr]
+        {"thread_id": str, "parent_thread_id": str, "parent_seq": int, "created_at": str},
+        pk="thread_id",
+        not_null={"created_at"},
+        foreign_keys=[("parent_thread_id", "event_threads", "thread_id")],
+    )
+    # sqlite-utils cannot declare AUTOINCREMENT, which keeps global positions from ever
+    # being reused, so this one table is spelled out.
+    db.execute(
+        """
+        CREATE TABLE events (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            thread_id TEXT NOT NULL REFERENCES event_threads(thread_id),
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            type TEXT NOT NULL,
+            schema_version INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            UNIQUE (thread_id, seq)
+        )
+        """
+    )
+    db["events"].create_index(["thread_id", "type", "seq"], index_name="events_by_type")  # type: ignore[union-attr]
+    db["snapshots"].create(  # type: ignore[union-attr]
+        {"thread_id": str, "seq": int, "payload": str, "created_at": str},
+        pk=("thread_id", "seq"),
+        not_null={"payload", "created_at"},
+    )
+    for table in _IMMUTABLE:
+        for action in ("UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} is not allowed'); END"
+            )

@@ -1,0 +1,469 @@
+"""The SQLite event store: one file, WAL, one transaction per append, triggers for immutability."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from eventstore import faults
+from eventstore.errors import ConcurrencyError, EventStoreError, StorageError, ThreadNotFound
+from eventstore.hashing import GENESIS, chain_hash
+from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.schema import check_or_create
+
+PAGE = 1000
+_EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
+_INSERT = (
+    "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _record(row: tuple[Any, ...]) -> EventRecord:
+    payload = row[5]
+    return EventRecord(
+        thread_id=row[0],
+        seq=row[1],
+        position=row[2],
+        type=row[3],
+        schema_version=row[4],
+        payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
+        hash=row[6],
+        recorded_at=row[7],
+    )
+
+
+# One segment of a thread's lineage: events ``lo..hi`` (inclusive) stored under ``thread_id``.
+Segment = tuple[str, int, int]
+_NO_END = 2**62
+
+
+class SqliteEventStore:
+    """An ``EventStore`` in one SQLite file (or ``":memory:"``).
+
+    Safe to share between threads of one process (one connection, guarded by a
+    lock) and between processes on one file (WAL, ``busy_timeout``, writers take
+    the write lock with ``BEGIN IMMEDIATE`` before reading the head they check).
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout_ms: int = 10_000,
+        tracer: Callable[[str], None] | None = None,
+    ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._lineage: dict[str, tuple[Segment, ...]] = {}
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {self.path!r}: {exc}") from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if tracer is not None:
+                self._conn.set_trace_callback(tracer)
+            check_or_create(self._conn, repr(self.path))
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        except EventStoreError:
+            self._conn.close()
+            raise
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise StorageError(f"cannot open {self.path!r}: {exc}") from None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """Turn backend exceptions into the store's own, in one place."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StorageError(f"{what} failed on {self.path!r}: {exc}") from exc
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding SQLite's write lock from its first statement."""
+        with self._lock, self._translated(what):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                faults.hit("store.before_commit")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+        faults.hit("store.after_commit")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock, self._translated("read"):
+            return self._conn.execute(sql, params).fetchall()
+
+    def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
+        rows = self._conn.execute(
+            "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?",
+            (thread_id,),
+        ).fetchall()
+        return rows[0] if rows else None
+
+    def _segments(self, thread_id: str) -> tuple[Segment, ...]:
+        """Where a thread's events live: its ancestors' prefixes, then its own (cached: never changes)."""
+        cached = self._lineage.get(thread_id)
+        if cached is not None:
+            return cached
+        with self._lock, self._translated("read"):
+            row = self._thread_row(thread_id)
+        if row is None:
+            raise ThreadNotFound(thread_id)
+        parent, parent_seq, _ = row
+        own_start = 1
+        segments: list[Segment] = []
+        if parent is not None and parent_seq is not None:
+            for seg_thread, lo, hi in self._segments(parent):
+                if lo <= parent_seq:
+                    segments.append((seg_thread, lo, min(hi, parent_seq)))
+            own_start = parent_seq + 1
+        segments.append((thread_id, own_start, _NO_END))
+        result = tuple(segments)
+        self._lineage[thread_id] = result
+        return result
+
+    def _head_in(self, conn: sqlite3.Connection, thread_id: str, segments: tuple[Segment, ...]) -> int:
+        (own,) = conn.execute("SELECT max(seq) FROM events WHERE thread_id = ?", (thread_id,)).fetchone()
+        if own is not None:
+            return int(own)
+        return segments[-1][1] - 1
+
+    def _hash_at(self, conn: sqlite3.Connection, segments: tuple[Segment, ...], seq: int) -> str:
+        if seq == 0:
+            return GENESIS
+        for seg_thread, lo, hi in segments:
+            if lo <= seq <= hi:
+                row = conn.execute(
+                    "SELECT hash FROM events WHERE thread_id = ? AND seq = ?", (seg_thread, seq)
+                ).fetchone()
+                if row is None:
+                    break
+                return str(row[0])
+        raise StorageError(f"event {seq} of the lineage {segments[-1][0]!r} is missing")
+
+    # -- writing ----------------------------------------------------------------
+
+    def append(self, thread_id: str, events: Sequence[NewEvent], *, expected_seq: int) -> list[EventRecord]:
+        if not isinstance(thread_id, str) or not thread_id:
+            raise ValueError(f"thread_id must be a non-empty string, not {thread_id!r}")
+        if not events:
+            return []
+        for event in events:
+            if not isinstance(event, NewEvent):
+                raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
+        faults.hit("store.before_append")
+        try:
+            return self._append(thread_id, events, expected_seq)
+        except BaseException:
+            self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
+            raise
+
+    def _append(self, thread_id: str, events: Sequence[NewEvent], expected_seq: int) -> list[EventRecord]:
+        with self._write("append") as conn:
+            if self._thread_row(thread_id) is None:
+                if expected_seq != 0:
+                    raise ThreadNotFound(thread_id)
+                conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
+            segments = self._segments(thread_id)
+            head = self._head_in(conn, thread_id, segments)
+            if head != expected_seq:
+                raise ConcurrencyError(
+                    f"thread {thread_id!r} is at event {head}, not {expected_seq}: another writer "
+                    "appended first; nothing was written",
+                    thread_id=thread_id,
+                    expected=expected_seq,
+                    actual=head,
+                )
+            previous = self._hash_at(conn, segments, head)
+            now = _now()
+            rows: list[tuple[Any, ...]] = []
+            for offset, event in enumerate(events, start=1):
+                seq = head + offset
+                digest = chain_hash(
+                    previous=previous,
+                    thread_id=thread_id,
+                    seq=seq,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    recorded_at=now,
+                    payload=event.payload,
+                )
+                rows.append(
+                    (thread_id, seq, event.type, event.schema_version, event.payload.decode("utf-8"), digest, now)
+                )
+                previous = digest
+            conn.executemany(_INSERT, rows)
+            (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        first_position = int(last_position) - len(rows) + 1
+        return [
+            EventRecord(
+                thread_id=row[0],
+                seq=row[1],
+                position=first_position + i,
+                type=row[2],
+                schema_version=row[3],
+                payload=events[i].payload,
+                hash=row[5],
+                recorded_at=row[6],
+            )
+            for i, row in enumerate(rows)
+        ]
+
+    def fork(self, source_thread_id: str, at_seq: int, new_thread_id: str) -> ThreadInfo:
+        if not isinstance(new_thread_id, str) or not new_thread_id:
+            raise ValueError(f"new_thread_id must be a non-empty string, not {new_thread_id!r}")
+        with self._write("fork") as conn:
+            segments = self._segments(source_thread_id)
+            head = self._head_in(conn, source_thread_id, segments)
+            if not 1 <= at_seq <= head:
+                raise ValueError(f"cannot fork thread {source_thread_id!r} at event {at_seq}: it has events 1..{head}")
+            if self._thread_row(new_thread_id) is not None:
+                raise ConcurrencyError(f"thread {new_thread_id!r} already exists", thread_id=new_thread_id)
+            created = _now()
+            conn.execute(
+                "INSERT INTO event_threads (thread_id, parent_thread_id, parent_seq, created_at) VALUES (?, ?, ?, ?)",
+                (new_thread_id, source_thread_id, at_seq, created),
+            )
+        return ThreadInfo(
+            thread_id=new_thread_id,
+            parent_thread_id=source_thread_id,
+            parent_seq=at_seq,
+            created_at=created,
+            head_seq=at_seq,
+        )
+
+    # -- reading ----------------------------------------------------------------
+
+    def head(self, thread_id: str) -> int:
+        try:
+            segments = self._segments(thread_id)
+        except ThreadNotFound:
+            return 0
+        with self._lock, self._translated("read"):
+            return self._head_in(self._conn, thread_id, segments)
+
+    def thread(self, thread_id: str) -> ThreadInfo:
+        with self._lock, self._translated("read"):
+            row = self._thread_row(thread_id)
+        if row is None:
+            raise ThreadNotFound(thread_id)
+        return ThreadInfo(
+            thread_id=thread_id,
+            parent_thread_id=row[0],
+            parent_seq=row[1],
+            created_at=row[2],
+            head_seq=self.head(thread_id),
+        )
+
+    def list_threads(self) -> list[ThreadInfo]:
+        rows = self._query(
+            "SELECT t.thread_id, t.parent_thread_id, t.parent_seq, t.created_at, "
+            "(SELECT max(seq) FROM events e WHERE e.thread_id = t.thread_id) "
+            "FROM event_threads t ORDER BY t.rowid"
+        )
+        return [
+            ThreadInfo(
+                thread_id=r[0],
+                parent_thread_id=r[1],
+                parent_seq=r[2],
+                created_at=r[3],
+                head_seq=r[4] if r[4] is not None else (r[2] or 0),
+            )
+            for r in rows
+        ]
+
+    def read(
+        self,
+        thread_id: str,
+        *,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Iterator[EventRecord]:
+        segments = self._segments(thread_id)
+        upper = _NO_END if to_seq is None else to_seq
+        type_sql, type_params = _type_filter(types)
+        for seg_thread, lo, hi in segments:
+            start, stop = max(lo, from_seq), min(hi, upper)
+            while start <= stop:
+                rows = self._query(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+                    f"{type_sql} ORDER BY seq LIMIT {PAGE}",
+                    (seg_thread, start, stop, *type_params),
+                )
+                for row in rows:
+                    yield _record(row)
+                if len(rows) < PAGE:
+                    break
+                start = rows[-1][1] + 1
+
+    def read_backward(
+        self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
+    ) -> Iterator[EventRecord]:
+        segments = self._segments(thread_id)
+        upper = _NO_END if before_seq is None else before_seq - 1
+        type_sql, type_params = _type_filter(types)
+        for seg_thread, lo, hi in reversed(segments):
+            stop = min(hi, upper)
+            while stop >= lo:
+                rows = self._query(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+                    f"{type_sql} ORDER BY seq DESC LIMIT {PAGE}",
+                    (seg_thread, lo, stop, *type_params),
+                )
+                for row in rows:
+                    yield _record(row)
+                if len(rows) < PAGE:
+                    break
+                stop = rows[-1][1] - 1
+
+    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[EventRecord]:
+        remaining = limit
+        position = after
+        while remaining is None or remaining > 0:
+            page = PAGE if remaining is None else min(PAGE, remaining)
+            rows = self._query(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
+                (position,),
+            )
+            for row in rows:
+                yield _record(row)
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < page:
+                return
+            position = rows[-1][2]
+
+    # -- snapshots --------------------------------------------------------------
+
+    def write_snapshot(self, thread_id: str, seq: int, payload: bytes) -> None:
+        segments = self._segments(thread_id)
+        owner = next((t for t, lo, hi in segments if lo <= seq <= hi), None)
+        if owner is None:
+            raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
+        with self._write("snapshot") as conn:
+            if seq > self._head_in(conn, thread_id, segments):
+                raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)",
+                (owner, seq, payload.decode("utf-8"), _now()),
+            )
+
+    def latest_snapshot(self, thread_id: str, *, at_most: int | None = None) -> SnapshotRecord | None:
+        segments = self._segments(thread_id)
+        upper = _NO_END if at_most is None else at_most
+        for seg_thread, lo, hi in reversed(segments):
+            if lo > upper:
+                continue
+            rows = self._query(
+                "SELECT thread_id, seq, payload, created_at FROM snapshots "
+                "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
+                (seg_thread, lo, min(hi, upper)),
+            )
+            if rows:
+                t, seq, payload, created = rows[0]
+                raw = payload.encode("utf-8") if type(payload) is str else bytes(payload)
+                return SnapshotRecord(thread_id=t, seq=seq, payload=raw, created_at=created)
+        return None
+
+    def delete_snapshots(self, thread_id: str | None = None) -> int:
+        with self._write("delete snapshots") as conn:
+            if thread_id is None:
+                cursor = conn.execute("DELETE FROM snapshots")
+            else:
+                cursor = conn.execute("DELETE FROM snapshots WHERE thread_id = ?", (thread_id,))
+            return int(cursor.rowcount)
+
+    # -- verification -----------------------------------------------------------
+
+    def verify(self, thread_id: str) -> VerifyReport:
+        previous = GENESIS
+        expected_seq = 1
+        checked = 0
+        for record in self.read(thread_id):
+            if record.seq != expected_seq:
+                return VerifyReport(
+                    thread_id=thread_id,
+                    events_checked=checked,
+                    broken=BrokenLink(
+                        thread_id=record.thread_id,
+                        seq=expected_seq,
+                        expected=f"event {expected_seq}",
+                        found=f"event {record.seq}",
+                        reason="an event is missing from the sequence",
+                    ),
+                )
+            digest = chain_hash(
+                previous=previous,
+                thread_id=record.thread_id,
+                seq=record.seq,
+                type=record.type,
+                schema_version=record.schema_version,
+                recorded_at=record.recorded_at,
+                payload=record.payload,
+            )
+            if digest != record.hash:
+                return VerifyReport(
+                    thread_id=thread_id,
+                    events_checked=checked,
+                    broken=BrokenLink(
+                        thread_id=record.thread_id,
+                        seq=record.seq,
+                        expected=digest,
+                        found=record.hash,
+                        reason="the stored hash does not match the event's content and its predecessor",
+                    ),
+                )
+            previous = record.hash
+            expected_seq += 1
+            checked += 1
+        return VerifyReport(thread_id=thread_id, events_checked=checked)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteEventStore({self.path!r})"
+
+
+def _type_filter(types: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
+    if types is None:
+        return "", ()
+    names = tuple(types)
+    if not names:
+        return " AND 0", ()
+    return f" AND type IN ({', '.join('?' * len(names))})", names

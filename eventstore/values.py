@@ -1,0 +1,347 @@
+"""Turn state values into JSON-safe data and back, exactly, without ever naming code.
+
+JSON covers strings, finite floats, 64-bit ints, booleans, null, lists and dicts
+with string keys. Everything else the log accepts (tuples, sets, bytes, dates,
+UUIDs, decimals, enums, attrs classes, dataclasses, big ints, non-finite floats,
+strings with lone surrogates, dicts with other keys, and types the user
+registers) is written as a small tagged object ``{"__lg__": tag, ...}``.
+
+A tag names a *registered* type by a plain string; decoding looks the name up
+in a dictionary and never imports or calls anything the payload names. Values
+of any other type are rejected before anything is written, with an error that
+names the type and where it sits inside the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+
+from eventstore.errors import CorruptLogError, SerializationError
+
+TAG = "__lg__"
+MAX_DEPTH = 200
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class _Custom:
+    """A user-registered type: how to turn it into encodable data and back."""
+
+    cls: type[Any]
+    name: str
+    to_data: Callable[[Any], Any]
+    from_data: Callable[[Any], Any]
+
+
+class _Registry:
+    """Names for the classes a payload may mention; the only way a name becomes a class."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_name: dict[str, type[Any]] = {}
+        self.by_class: dict[type[Any], str] = {}
+        self.custom_by_class: dict[type[Any], _Custom] = {}
+        self.custom_by_name: dict[str, _Custom] = {}
+
+    def name_of(self, cls: type[Any]) -> str:
+        """Register an attrs class, dataclass or enum under its qualified name on first sight."""
+        name = self.by_class.get(cls)
+        if name is None:
+            name = f"{cls.__module__}.{cls.__qualname__}"
+            self.add(cls, name)
+        return name
+
+    def add(self, cls: type[Any], name: str) -> None:
+        with self._lock:
+            old = self.by_name.get(name)
+            if old is not None and old is not cls:
+                self.by_class.pop(old, None)
+            self.by_name[name] = cls
+            self.by_class[cls] = name
+
+    def add_custom(self, custom: _Custom) -> None:
+        with self._lock:
+            self.custom_by_class[custom.cls] = custom
+            self.custom_by_name[custom.name] = custom
+
+
+_registry = _Registry()
+
+
+def register_class(cls: type[Any], name: str | None = None) -> None:
+    """Make an attrs class, dataclass or enum decodable under ``name`` in this process.
+
+    Such classes are registered automatically when first encoded and when a graph's
+    state schema mentions them; register explicitly to decode values in a process
+    that has not seen the class yet, or to keep a stable name across a rename.
+    """
+    if not (_is_record_class(cls) or (isinstance(cls, type) and issubclass(cls, enum.Enum))):
+        raise SerializationError(
+            f"{cls!r} is not an attrs class, dataclass or enum; use register_type() with "
+            "to_data/from_data functions for other types"
+        )
+    _registry.add(cls, name or f"{cls.__module__}.{cls.__qualname__}")
+
+
+def register_type(
+    cls: type[T],
+    *,
+    to_data: Callable[[T], Any],
+    from_data: Callable[[Any], T],
+    name: str | None = None,
+) -> None:
+    """Accept values of ``cls`` in payloads, stored as ``to_data(value)`` and read back with ``from_data``."""
+    _registry.add_custom(
+        _Custom(cls=cls, name=name or f"{cls.__module__}.{cls.__qualname__}", to_data=to_data, from_data=from_data)
+    )
+
+
+def _is_record_class(cls: Any) -> bool:
+    return isinstance(cls, type) and (attrs.has(cls) or dataclasses.is_dataclass(cls))
+
+
+class _PathError(Exception):
+    """Internal: carries the location of an unencodable value outwards as the stack unwinds."""
+
+    def __init__(self, message: str, path: list[str]):
+        self.message = message
+        self.path = path
+
+
+def encode_value(value: Any, where: str = "value") -> Any:
+    """Return JSON-safe data for ``value``; raise ``SerializationError`` naming the type and place."""
+    try:
+        return _encode(value, 0)
+    except _PathError as err:
+        location = where + "".join(reversed(err.path))
+        raise SerializationError(f"{err.message} at {location}") from None
+
+
+def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, kept flat for speed
+    t = type(v)
+    if t is str:
+        if v.isascii():
+            return v
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = v.encode("utf-16-le", "surrogatepass")
+            return {TAG: "str", "utf16": base64.b64encode(raw).decode("ascii")}
+        return v
+    if t is int:
+        if _INT64_MIN <= v <= _UINT64_MAX:
+            return v
+        return {TAG: "int", "v": str(v)}
+    if v is None or t is bool:
+        return v
+    if t is float:
+        if math.isfinite(v):
+            return v
+        return {TAG: "float", "v": repr(v)}
+    if depth >= MAX_DEPTH:
+        raise _PathError(f"value is nested more than {MAX_DEPTH} levels deep", [])
+    depth += 1
+    if t is list:
+        return [_encode_at(item, depth, f"[{i}]") for i, item in enumerate(v)]
+    if t is dict:
+        if TAG not in v and all(type(k) is str for k in v):
+            return {k: _encode_at(item, depth, f"[{k!r}]") for k, item in v.items()}
+        return {
+            TAG: "dict",
+            "items": [
+                [_encode_at(k, depth, f"<key {i}>"), _encode_at(item, depth, f"[{k!r}]")]
+                for i, (k, item) in enumerate(v.items())
+            ],
+        }
+    if t is tuple:
+        return {TAG: "tuple", "items": [_encode_at(item, depth, f"[{i}]") for i, item in enumerate(v)]}
+    if t is set or t is frozenset:
+        items = [_encode_at(item, depth, "<set item>") for item in v]
+        from eventstore.jsonio import dumps
+
+        items.sort(key=dumps)
+        return {TAG: "set" if t is set else "frozenset", "items": items}
+    if t is bytes:
+        return {TAG: "bytes", "b64": base64.b64encode(v).decode("ascii")}
+    if t is bytearray:
+        return {TAG: "bytearray", "b64": base64.b64encode(bytes(v)).decode("ascii")}
+    if t is dt.datetime:
+        return {TAG: "datetime", "v": v.isoformat()}
+    if t is dt.date:
+        return {TAG: "date", "v": v.isoformat()}
+    if t is dt.time:
+        return {TAG: "time", "v": v.isoformat()}
+    if t is dt.timedelta:
+        return {TAG: "timedelta", "v": [v.days, v.seconds, v.microseconds]}
+    if t is uuid.UUID:
+        return {TAG: "uuid", "v": str(v)}
+    if t is decimal.Decimal:
+        return {TAG: "decimal", "v": str(v)}
+    custom = _registry.custom_by_class.get(t)
+    if custom is not None:
+        return {TAG: "custom", "type": custom.name, "v": _encode_at(custom.to_data(v), depth, f"<{custom.name}>")}
+    if isinstance(v, enum.Enum):
+        return {TAG: "enum", "type": _registry.name_of(t), "v": _encode_at(v.value, depth, ".value")}
+    if _is_record_class(t):
+        return {TAG: "obj", "type": _registry.name_of(t), "fields": _encode_fields(v, t, depth)}
+    raise _PathError(
+        f"cannot store a value of type {t.__module__}.{t.__qualname__}: the log accepts JSON values, "
+        "tuples, sets, bytes, dates and times, UUIDs, decimals, enums, attrs classes, dataclasses "
+        "and types registered with eventstore.register_type()",
+        [],
+    )
+
+
+def _encode_at(v: Any, depth: int, step: str) -> Any:
+    try:
+        return _encode(v, depth)
+    except _PathError as err:
+        err.path.append(step)
+        raise
+    except RecursionError:
+        raise _PathError("value is nested too deeply", [step]) from None
+
+
+def _init_fields(cls: type[Any]) -> list[tuple[str, str]]:
+    """(attribute name, constructor argument name) of the fields a constructor accepts."""
+    if attrs.has(cls):
+        return [(f.name, f.alias or f.name) for f in attrs.fields(cls) if f.init]
+    return [(f.name, f.name) for f in dataclasses.fields(cls) if f.init]
+
+
+def _encode_fields(v: Any, cls: type[Any], depth: int) -> dict[str, Any]:
+    return {arg: _encode_at(getattr(v, name), depth, f".{name}") for name, arg in _init_fields(cls)}
+
+
+def decode_value(data: Any) -> Any:
+    """Rebuild the value ``encode_value`` produced; unknown tags or type names are errors."""
+    try:
+        return _decode(data)
+    except RecursionError:
+        raise CorruptLogError("stored value is nested too deeply to decode") from None
+
+
+def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
+    t = type(d)
+    if t is list:
+        return [_decode(item) for item in d]
+    if t is not dict:
+        return d
+    tag = d.get(TAG)
+    if tag is None:
+        return {k: _decode(item) for k, item in d.items()}
+    try:
+        if tag == "tuple":
+            return tuple(_decode(item) for item in d["items"])
+        if tag == "dict":
+            return {_decode(k): _decode(item) for k, item in d["items"]}
+        if tag == "set":
+            return {_decode(item) for item in d["items"]}
+        if tag == "frozenset":
+            return frozenset(_decode(item) for item in d["items"])
+        if tag == "str":
+            return base64.b64decode(d["utf16"], validate=True).decode("utf-16-le", "surrogatepass")
+        if tag == "int":
+            return int(d["v"])
+        if tag == "float":
+            return float(_checked_str(d["v"], ("nan", "inf", "-inf")))
+        if tag == "bytes":
+            return base64.b64decode(d["b64"], validate=True)
+        if tag == "bytearray":
+            return bytearray(base64.b64decode(d["b64"], validate=True))
+        if tag == "datetime":
+            return dt.datetime.fromisoformat(d["v"])
+        if tag == "date":
+            return dt.date.fromisoformat(d["v"])
+        if tag == "time":
+            return dt.time.fromisoformat(d["v"])
+        if tag == "timedelta":
+            days, seconds, micros = d["v"]
+            return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
+        if tag == "uuid":
+            return uuid.UUID(d["v"])
+        if tag == "decimal":
+            return decimal.Decimal(d["v"])
+        if tag == "enum":
+            return _lookup_class(d["type"])(_decode(d["v"]))
+        if tag == "obj":
+            cls = _lookup_class(d["type"])
+            fields = d["fields"]
+            if type(fields) is not dict:
+                raise CorruptLogError(f"stored {d['type']} has fields that are not an object")
+            return cls(**{k: _decode(item) for k, item in fields.items()})
+        if tag == "custom":
+            custom = _registry.custom_by_name.get(d["type"])
+            if custom is None:
+                raise SerializationError(_unregistered(d["type"]))
+            return custom.from_data(_decode(d["v"]))
+    except (SerializationError, CorruptLogError):
+        raise
+    except RecursionError:
+        raise
+    except Exception as exc:  # any malformed tagged object is a corrupt payload, never a crash
+        raise CorruptLogError(f"stored value tagged {tag!r} cannot be decoded: {exc!r}") from None
+    raise CorruptLogError(f"stored value has an unknown tag {tag!r}")
+
+
+def _checked_str(v: Any, allowed: tuple[str, ...]) -> str:
+    if v not in allowed:
+        raise ValueError(f"{v!r} is not one of {allowed}")
+    return str(v)
+
+
+def _lookup_class(name: Any) -> type[Any]:
+    cls = _registry.by_name.get(name) if type(name) is str else None
+    if cls is None:
+        raise SerializationError(_unregistered(name))
+    return cls
+
+
+def _unregistered(name: Any) -> str:
+    return (
+        f"stored value has type {name!r}, which is not registered in this process; "
+        "register the class (eventstore.register_class or register_type), or compile the graph "
+        "whose state schema uses it, before reading"
+    )
+
+
+def register_schema_types(annotation: Any) -> None:
+    """Register every attrs class, dataclass and enum reachable from a type annotation."""
+    _walk_annotation(annotation, set())
+
+
+def _walk_annotation(tp: Any, seen: set[int]) -> None:
+    if id(tp) in seen:
+        return
+    seen.add(id(tp))
+    import typing
+
+    for arg in typing.get_args(tp):
+        if not callable(arg) or isinstance(arg, type):
+            _walk_annotation(arg, seen)
+    if not isinstance(tp, type):
+        return
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        _registry.name_of(tp)
+    elif _is_record_class(tp):
+        _registry.name_of(tp)
+        try:
+            hints = typing.get_type_hints(tp, include_extras=True)
+        except Exception:  # unresolvable forward references: fields are registered when encoded
+            hints = {}
+        for hint in hints.values():
+            _walk_annotation(hint, seen)
