@@ -1,0 +1,450 @@
+"""The superstep loop: the I/O half of the engine.
+
+One ``Invocation`` is one call of ``invoke``/``stream`` on one thread. It reads
+the thread's head, decides what the call means (new input, resume, command,
+continue, replay), runs supersteps, and appends each step's events (task
+results, interrupts, failures and the checkpoint that closes the step) in one
+transaction. Everything it decides is recorded, so folding the log reproduces
+the live run exactly.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from engine.constants import INTERRUPT_KEY, START
+from engine.errors import EmptyInputError, GraphRecursionError, InvalidUpdateError, ResumeError
+from engine.events import (
+    CheckpointCommitted,
+    InterruptRaised,
+    ResumeAnswer,
+    ResumeRecorded,
+    Routing,
+    RunPaused,
+    StateUpdated,
+    TaskCompleted,
+    TaskFailed,
+    Write,
+)
+from engine.planning import Frame, PlannedTask, barrier, new_checkpoint_id, plan, value_hash
+from engine.replay import CheckpointRecord, Pending, ThreadView, resolve_checkpoint
+from engine.snapshots import live_values
+from engine.tasks import TaskOutcome, run_task
+from engine.types import Command, Interrupt
+from eventstore import EventRecord, NewEvent, SerializationError, encode_event, encode_value, jsonio
+
+if TYPE_CHECKING:
+    from engine.compiled import CompiledStateGraph, RunSettings
+
+
+def looks_like_interrupt_id(key: object) -> bool:
+    return isinstance(key, str) and len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+
+
+class Invocation:
+    """One ``invoke``/``stream`` call on one thread, yielding ``(mode, chunk)`` pairs."""
+
+    def __init__(self, graph: CompiledStateGraph, settings: RunSettings) -> None:
+        self.graph = graph
+        self.settings = settings
+        self.store = settings.saver.store
+        self.thread_id = settings.thread_id
+        self.cache = settings.saver.frames(graph)
+        self.batch: list[NewEvent] = []
+        self.view: ThreadView = graph.replayer.load(self.store, self.thread_id, cache=self.cache)
+        self.base_seq = self.view.last_seq
+        self.checkpoint: CheckpointRecord | None = self.view.checkpoint
+        self.frame: Frame = graph.replayer.effective(self.view)
+        self.pending: Pending = self.view.pending
+        self.fresh_checkpoint = False
+        self.interrupted: tuple[Interrupt, ...] = ()
+        self.paused = False
+
+    # -- staging and appending ----------------------------------------------
+
+    def _stage(self, event: Any) -> int:
+        self.batch.append(encode_event(event))
+        return self.base_seq + len(self.batch)
+
+    def _flush(self) -> list[EventRecord]:
+        if not self.batch:
+            return []
+        records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq)
+        self.base_seq += len(self.batch)
+        self.batch = []
+        return records
+
+    def _stage_checkpoint(
+        self,
+        *,
+        source: str,
+        step: int,
+        applied: Sequence[int],
+        frame: Frame,
+        start_input: Any = None,
+        has_input: bool = False,
+    ) -> None:
+        seq = self.base_seq + len(self.batch) + 1
+        event = CheckpointCommitted(
+            id=new_checkpoint_id(seq),
+            step=step,
+            source=source,
+            parent_seq=self.checkpoint.seq if self.checkpoint else None,
+            applied=tuple(applied),
+            start_input=start_input,
+            has_input=has_input,
+            next=tuple(t.ref.name for t in plan(frame, "")),
+            metadata={**self.settings.metadata, "source": source, "step": step},
+        )
+        self._stage(event)
+        self.checkpoint = CheckpointRecord(seq=seq, id=event.id, event=event, recorded_at="")
+        self.frame = frame
+        self.pending = Pending()
+        self.fresh_checkpoint = True
+        self.cache[(self.thread_id, seq)] = frame
+
+    # -- deciding what the call means -------------------------------------------
+
+    def run(self, input: Any) -> Iterator[tuple[str, Any]]:
+        """Interpret the call, then run supersteps until done, interrupted, paused or failed."""
+        announce = self._begin(input)
+        if announce:
+            yield "values", self.graph.output(self.frame.values)
+        yield from self._supersteps()
+
+    def _begin(self, input: Any) -> bool:
+        """Stage what the call asks for; True if the run continues an existing checkpoint."""
+        addressed = self.settings.checkpoint_id
+        if addressed is not None and (self.checkpoint is None or addressed != self.checkpoint.id):
+            target = resolve_checkpoint(self.store, self.thread_id, addressed)
+            view = self.graph.replayer.load(self.store, self.thread_id, at=target, cache=self.cache)
+            self.checkpoint, self.pending = target, Pending()
+            self._stage_checkpoint(source="fork", step=target.event.step + 1, applied=(), frame=view.frame)
+            if input is None:
+                return True
+        if isinstance(input, Command):
+            return self._begin_command(input)
+        if input is None:
+            if self.checkpoint is None:
+                self._stage_input(None)
+                return False
+            return True
+        if self._open_interrupts():
+            self._stage_resume(input)
+            return True
+        self._stage_input(input)
+        return False
+
+    def _stage_input(self, value: Any) -> None:
+        self.graph.builder.schema.update_from(value, "the graph input")
+        step = self.frame.step + 1 if self.checkpoint is not None else -1
+        frame = Frame(values=self.frame.values, joins=self.frame.joins, has_input=True, start_input=value, step=step)
+        self._stage_checkpoint(source="input", step=step, applied=(), frame=frame, start_input=value, has_input=True)
+
+    def _begin_command(self, command: Command[Any]) -> bool:
+        if command.graph is not None:
+            raise InvalidUpdateError("Command(graph=...) targets a parent graph; ledgergraph graphs have no parent")
+        if command.resume is None and command.update is None and not command.goto:
+            raise EmptyInputError("Received empty Command input: set resume, update or goto")
+        if self.checkpoint is None:
+            if command.resume is not None:
+                raise ResumeError(f"thread {self.thread_id!r} has not started, so nothing is waiting for a resume")
+            self._stage_checkpoint(source="input", step=-1, applied=(), frame=self.frame)
+        if command.update is not None or command.goto:
+            self._stage_command_update(command)
+        if command.resume is not None:
+            self._stage_resume(command.resume)
+        return True
+
+    def _stage_command_update(self, command: Command[Any]) -> None:
+        from engine.tasks import _command_update
+
+        router = self.graph.router
+        update = _command_update(router, command.update, "Command input") or {}
+        writes = tuple(Write(key=k, value=v) for k, v in update.items())
+        routing = Routing()
+        goto = command.goto if isinstance(command.goto, (list, tuple)) else [command.goto]
+        if goto:
+            triggers: list[str] = []
+            sends: list[Any] = []
+            router._add_destinations("Command input", [g for g in goto if g is not None], triggers, sends, "goto")
+            routing = Routing(triggers=tuple(triggers), sends=tuple(sends))
+        assert self.checkpoint is not None
+        event = StateUpdated(
+            checkpoint_seq=self.checkpoint.seq,
+            kind="command",
+            as_node=None,
+            writes=writes,
+            routing=routing,
+            actor=self.settings.metadata,
+        )
+        seq = self._stage(event)
+        self.pending.add(seq, event)
+        self.frame = barrier(
+            self.frame,
+            self.graph.channels,
+            self.graph.join_specs,
+            [(writes, routing, "")],
+            consume=False,
+            step=self.frame.step,
+        )
+
+    def _open_interrupts(self) -> list[InterruptRaised]:
+        if self.checkpoint is None:
+            return []
+        opened = []
+        for task in plan(self.frame, self.checkpoint.id):
+            raised = self.pending.open_interrupt(task.ref.id)
+            if raised is not None:
+                opened.append(raised)
+        return opened
+
+    def _stage_resume(self, resume: Any) -> None:
+        opened = self._open_interrupts()
+        pending_ids = {r.interrupt_id: r for r in opened}
+        described = ", ".join(f"{r.interrupt_id} ({r.task.name}: {r.value!r:.60})" for r in opened) or "none"
+        if not opened:
+            raise ResumeError(
+                f"thread {self.thread_id!r} has no pending interrupt to resume; "
+                "send new input (not a Command) or invoke(None, config) to continue"
+            )
+        if isinstance(resume, dict) and resume and all(looks_like_interrupt_id(k) for k in resume):
+            unknown = [k for k in resume if k not in pending_ids]
+            if unknown:
+                raise ResumeError(f"resume map names interrupt(s) {unknown} that are not pending; pending: {described}")
+            chosen = [(pending_ids[k], v) for k, v in resume.items()]
+        elif isinstance(resume, dict) and not resume:
+            raise ResumeError(f"empty resume map; pending interrupts: {described}")
+        else:
+            if len(opened) > 1:
+                raise ResumeError(
+                    "When there are multiple pending interrupts, you must specify the interrupt id when resuming: "
+                    f"Command(resume={{interrupt_id: value, ...}}); pending: {described}"
+                )
+            chosen = [(opened[0], resume)]
+        assert self.checkpoint is not None
+        answers = tuple(
+            ResumeAnswer(
+                interrupt_id=raised.interrupt_id,
+                task_id=raised.task.id,
+                index=raised.index,
+                value=value,
+                question_hash=raised.value_hash,
+            )
+            for raised, value in chosen
+        )
+        event = ResumeRecorded(checkpoint_seq=self.checkpoint.seq, answers=answers, actor=self.settings.metadata)
+        seq = self._stage(event)
+        self.pending.add(seq, event)
+
+    # -- running supersteps ----------------------------------------------------
+
+    def _supersteps(self) -> Iterator[tuple[str, Any]]:
+        steps = 0
+        limit = self.settings.recursion_limit
+        check_before = self.fresh_checkpoint  # continuing past a breakpoint does not stop at it again
+        while True:
+            assert self.checkpoint is not None
+            tasks = [t for t in plan(self.frame, self.checkpoint.id) if t.ref.id not in self.pending.completed]
+            if not tasks:
+                self._flush()
+                return
+            if check_before and self._breaks_before(tasks):
+                yield from self._pause("before", [t.ref.name for t in tasks])
+                return
+            check_before = True
+            if steps >= limit:
+                self._flush()
+                raise GraphRecursionError(
+                    f"Recursion limit of {limit} reached without hitting a stop condition. You can increase the "
+                    "limit by setting the `recursion_limit` config key."
+                )
+            steps += 1
+            outcomes = yield from self._execute(tasks)
+            for outcome in outcomes:
+                if outcome.status == "rejected":
+                    assert outcome.error is not None
+                    raise outcome.error
+            completed = self._stage_outcomes(outcomes)
+            if any(o.status in ("interrupted", "failed") for o in outcomes):
+                yield from self._stop(outcomes)
+                return
+            if (yield from self._commit_step(outcomes, completed)):
+                return
+
+    def _breaks_before(self, tasks: list[PlannedTask]) -> bool:
+        before = self.settings.interrupt_before
+        return bool(before) and any(not t.is_start and (t.ref.name in before or "*" in before) for t in tasks)
+
+    def _stop(self, outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:
+        """A task interrupted or failed: keep what finished, report, and end the run."""
+        self._flush()
+        yield from _updates(outcomes)
+        self.interrupted = tuple(o.interrupt for o in outcomes if o.interrupt is not None)
+        if self.interrupted:
+            yield "updates", {INTERRUPT_KEY: self.interrupted}
+        for outcome in outcomes:
+            if outcome.status == "failed":
+                assert outcome.error is not None
+                raise outcome.error
+        assert self.checkpoint is not None
+        live = live_values(self.graph, self.frame, self.pending, self.checkpoint.id)
+        yield "values", {**self.graph.output(live), INTERRUPT_KEY: self.interrupted}
+
+    def _commit_step(
+        self, outcomes: list[TaskOutcome], completed: list[tuple[int, TaskCompleted]]
+    ) -> Generator[tuple[str, Any], None, bool]:
+        """Close the step with a checkpoint (and a breakpoint, if one is due); True if the run pauses."""
+        next_frame = self._next_frame(completed)
+        self._stage_checkpoint(
+            source="loop", step=self.frame.step + 1, applied=self._applied(completed), frame=next_frame
+        )
+        after = self.settings.interrupt_after
+        done = [o.ref.name for o in outcomes if o.status == "done" and o.ref.name != START]
+        stop_after = bool(after) and any(name in after or "*" in after for name in done)
+        if stop_after:
+            assert self.checkpoint is not None
+            self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
+        self._flush()
+        yield from _updates(outcomes)
+        yield "values", self.graph.output(next_frame.values)
+        if stop_after:
+            self.paused = True
+            yield "updates", {INTERRUPT_KEY: ()}
+        return stop_after
+
+    def _pause(self, when: str, nodes: list[str]) -> Iterator[tuple[str, Any]]:
+        assert self.checkpoint is not None
+        self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when=when, nodes=tuple(nodes)))
+        self._flush()
+        self.paused = True
+        yield "updates", {INTERRUPT_KEY: ()}
+
+    def _execute(self, tasks: list[PlannedTask]) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:
+        """Run a step's tasks (concurrently when several), yielding custom chunks as they come."""
+        wants_custom = "custom" in self.settings.modes
+        chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        writer = chunks.put if wants_custom else _discard
+        config = self.settings.node_config(self.checkpoint.id if self.checkpoint else None)
+        if len(tasks) == 1 and not wants_custom:
+            task = tasks[0]
+            outcome = run_task(self.graph.router, task, self.frame, self._resumes(task), writer, config)
+            return [outcome]
+        pool = self.graph.pool()
+        futures: list[Future[TaskOutcome]] = []
+        done_marker = object()
+        for task in tasks:
+            future = pool.submit(run_task, self.graph.router, task, self.frame, self._resumes(task), writer, config)
+            future.add_done_callback(lambda _f: chunks.put(done_marker))
+            futures.append(future)
+        finished = 0
+        while finished < len(futures):
+            item = chunks.get()
+            if item is done_marker:
+                finished += 1
+            else:
+                yield "custom", item
+        while not chunks.empty():
+            item = chunks.get()
+            if item is not done_marker:
+                yield "custom", item
+        return [f.result() for f in futures]
+
+    def _resumes(self, task: PlannedTask) -> list[Any]:
+        return self.pending.resume_values(task.ref.id)
+
+    def _stage_outcomes(self, outcomes: list[TaskOutcome]) -> list[tuple[int, TaskCompleted]]:
+        """Stage each outcome's event in task-path order; return every completed task of the step."""
+        assert self.checkpoint is not None
+        cp = self.checkpoint.seq
+        for outcome in outcomes:
+            if outcome.status == "done":
+                event: Any = TaskCompleted(
+                    checkpoint_seq=cp,
+                    task=outcome.ref,
+                    writes=outcome.writes,
+                    routing=outcome.routing,
+                    started_at=outcome.started_at,
+                    duration_ms=outcome.duration_ms,
+                )
+            elif outcome.status == "interrupted":
+                assert outcome.interrupt is not None
+                index = len(self.pending.resume_values(outcome.ref.id))
+                question = _encoded(outcome.interrupt.value, f"interrupt value in node {outcome.ref.name!r}")
+                event = InterruptRaised(
+                    checkpoint_seq=cp,
+                    task=outcome.ref,
+                    interrupt_id=outcome.interrupt.id,
+                    index=index,
+                    value=outcome.interrupt.value,
+                    value_hash=value_hash(question),
+                    started_at=outcome.started_at,
+                    duration_ms=outcome.duration_ms,
+                )
+            else:
+                error = outcome.error
+                event = TaskFailed(
+                    checkpoint_seq=cp,
+                    task=outcome.ref,
+                    error_type=type(error).__qualname__,
+                    error_message=str(error),
+                    started_at=outcome.started_at,
+                    duration_ms=outcome.duration_ms,
+                )
+            try:
+                seq = self._stage(event)
+            except SerializationError as exc:
+                raise SerializationError(_locate_unencodable(outcome) or str(exc)) from None
+            self.pending.add(seq, event)
+        return sorted(self.pending.completed.values(), key=lambda item: item[0])
+
+    def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:
+        commands = [seq for seq, _ in self.pending.commands]
+        order = {t.ref.id: i for i, t in enumerate(plan(self.frame, self.checkpoint.id if self.checkpoint else ""))}
+        tasks = sorted(completed, key=lambda item: order.get(item[1].task.id, len(order)))
+        return commands + [seq for seq, _ in tasks]
+
+    def _next_frame(self, completed: list[tuple[int, TaskCompleted]]) -> Frame:
+        order = {t.ref.id: i for i, t in enumerate(plan(self.frame, self.checkpoint.id if self.checkpoint else ""))}
+        ordered = sorted((event for _, event in completed), key=lambda e: order.get(e.task.id, len(order)))
+        return barrier(
+            self.frame,
+            self.graph.channels,
+            self.graph.join_specs,
+            [(e.writes, e.routing, e.task.name) for e in ordered],
+            consume=True,
+            step=self.frame.step + 1,
+        )
+
+
+def _updates(outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:
+    """The ``updates`` chunks of a step's finished tasks, in task-path order (never for ``__start__``)."""
+    for outcome in outcomes:
+        if outcome.status == "done" and outcome.ref.name != START:
+            yield "updates", {outcome.ref.name: outcome.update}
+
+
+def _discard(_: Any) -> None:
+    return None
+
+
+def _encoded(value: Any, where: str) -> bytes:
+    return jsonio.dumps(encode_value(value, where))
+
+
+def _locate_unencodable(outcome: TaskOutcome) -> str | None:
+    """Name the node, key and type of a value that cannot be stored."""
+    for write in outcome.writes:
+        try:
+            encode_value(write.value, f"state[{write.key!r}]")
+        except SerializationError as exc:
+            return f"node {outcome.ref.name!r}: {exc}"
+    for packet in outcome.routing.sends:
+        try:
+            encode_value(packet.arg, f"Send({packet.node!r}) arg")
+        except SerializationError as exc:
+            return f"node {outcome.ref.name!r}: {exc}"
+    return None

@@ -1,0 +1,156 @@
+"""The superstep algorithm as pure functions: ids, which tasks a checkpoint runs, and the barrier.
+
+Nothing here reads or writes the log. Writes are applied in task-path order,
+never completion order, so replaying the log always reproduces the live run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from engine.channels import MISSING, Channel
+from engine.constants import PULL, PUSH, START
+from engine.errors import InvalidUpdateError
+from engine.events import Routing, SendPacket, TaskRef, Write
+
+
+@attrs.frozen(kw_only=True)
+class Frame:
+    """The folded state at a checkpoint: channel values and what the next step will run."""
+
+    values: Mapping[str, Any]
+    pull: tuple[str, ...] = ()
+    push: tuple[SendPacket, ...] = ()
+    joins: Mapping[str, frozenset[str]] = attrs.Factory(dict)
+    has_input: bool = False
+    start_input: Any = None
+    step: int = -2
+
+
+@attrs.frozen(kw_only=True)
+class PlannedTask:
+    """A task of a step: which node, its path and id, and its input (the state, or a Send's arg)."""
+
+    ref: TaskRef
+    send_arg: Any = MISSING
+    is_start: bool = False
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def new_checkpoint_id(seq: int) -> str:
+    """An opaque id that sorts in creation order within a thread; stored, so it never changes.
+
+    The sequence number makes ids sort; the random part tells apart checkpoints at
+    the same position of two threads forked from one parent.
+    """
+    return f"{seq:012d}-{secrets.token_hex(6)}"
+
+
+def checkpoint_seq(value: object) -> int | None:
+    """The sequence number a checkpoint id names, or None if it is not one of ours."""
+    if not isinstance(value, str):
+        return None
+    seq_text, sep, nonce = value.partition("-")
+    if not sep or len(seq_text) != 12 or not seq_text.isdigit() or len(nonce) != 12:
+        return None
+    return int(seq_text)
+
+
+def task_id(checkpoint: str, path: tuple[str | int, ...]) -> str:
+    """Content-derived: the same checkpoint and path always give the same task id."""
+    return str(uuid.UUID(bytes=_digest(checkpoint, *map(str, path))))
+
+
+def interrupt_id(task: str, index: int) -> str:
+    """32 hex chars: the task's first interrupt, or its ``index``-th (stable across reopenings)."""
+    return _digest(task if index == 0 else f"{task}|{index}").hex()
+
+
+def value_hash(encoded: bytes) -> str:
+    """A short, stable fingerprint of an encoded value (what exactly an answer replied to)."""
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def plan(frame: Frame, checkpoint: str) -> list[PlannedTask]:
+    """The tasks a checkpoint's step runs, in task-path order: start, pulls by name, pushes by index."""
+    if frame.has_input:
+        path: tuple[str | int, ...] = (PULL, START)
+        return [PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=START, path=path), is_start=True)]
+    tasks = []
+    for name in sorted(set(frame.pull)):
+        path = (PULL, name)
+        tasks.append(PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=name, path=path)))
+    for index, packet in enumerate(frame.push):
+        path = (PUSH, index)
+        tasks.append(
+            PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=packet.node, path=path), send_arg=packet.arg)
+        )
+    return tasks
+
+
+def path_sort_key(path: tuple[str | int, ...]) -> tuple[str, str, int]:
+    kind, which = path[0], path[1]
+    return (str(kind), which if isinstance(which, str) else "", which if isinstance(which, int) else -1)
+
+
+def apply_writes(channels: Mapping[str, Channel], values: Mapping[str, Any], writes: Iterable[Write]) -> dict[str, Any]:
+    """Fold writes (already in task-path order) into values; a conflict raises ``InvalidUpdateError``."""
+    grouped: dict[str, list[Any]] = {}
+    for write in writes:
+        grouped.setdefault(write.key, []).append(write.value)
+    result = dict(values)
+    for key, items in grouped.items():
+        channel = channels.get(key)
+        if channel is None:
+            raise InvalidUpdateError(f"write to unknown state key {key!r}")
+        result[key] = channel.update(result.get(key, MISSING), items)
+    return result
+
+
+def barrier(
+    frame: Frame,
+    channels: Mapping[str, Channel],
+    joins: Mapping[str, tuple[frozenset[str], str]],
+    updates: Sequence[tuple[Sequence[Write], Routing, str]],
+    *,
+    consume: bool,
+    step: int,
+) -> Frame:
+    """Apply one step's updates (``(writes, routing, writer)`` in task-path order) to a frame.
+
+    With ``consume`` the step's tasks are done: the old triggers and Sends are
+    used up and only this step's routing schedules the next one. Without it (a
+    ``Command`` applied before the tasks run) the new routing adds to the old.
+    """
+    values = apply_writes(channels, frame.values, [w for writes, _, _ in updates for w in writes])
+    pull: set[str] = set() if consume else set(frame.pull)
+    push: list[SendPacket] = [] if consume else list(frame.push)
+    progress = {key: set(seen) for key, seen in frame.joins.items()}
+    for _, routing, writer in updates:
+        pull.update(routing.triggers)
+        push.extend(routing.sends)
+        for key in routing.joins:
+            progress.setdefault(key, set()).add(writer)
+    for key, (sources, target) in joins.items():
+        seen = progress.get(key)
+        if seen is not None and sources <= seen:
+            pull.add(target)
+            del progress[key]
+    return Frame(
+        values=values,
+        pull=tuple(sorted(pull)),
+        push=tuple(push),
+        joins={key: frozenset(seen) for key, seen in progress.items() if seen},
+        has_input=False if consume else frame.has_input,
+        start_input=None if consume else frame.start_input,
+        step=step,
+    )

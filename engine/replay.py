@@ -1,0 +1,268 @@
+"""Rebuilding a thread's state from its log: walk a checkpoint's ancestry, then fold forward.
+
+The fold only ever reads the events on the path from the nearest cached frame
+(or the thread's start) to the checkpoint asked for, one step at a time, so a
+long thread with many branches is never held in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from engine.channels import Channel
+from engine.checkpointer import FrameCache
+from engine.errors import CheckpointNotFound
+from engine.events import (
+    CHECKPOINT,
+    WRITE_EVENTS,
+    CheckpointCommitted,
+    InterruptRaised,
+    ResumeAnswer,
+    ResumeRecorded,
+    RunPaused,
+    StateUpdated,
+    TaskCompleted,
+    TaskFailed,
+)
+from engine.planning import Frame, barrier, checkpoint_seq
+from eventstore import EventRecord, EventStore, decode_event
+
+
+@attrs.frozen(kw_only=True)
+class CheckpointRecord:
+    """A checkpoint event with its place in the log."""
+
+    seq: int
+    id: str
+    event: CheckpointCommitted
+    recorded_at: str
+
+    @classmethod
+    def from_record(cls, record: EventRecord, event: CheckpointCommitted | None = None) -> CheckpointRecord:
+        decoded = event if event is not None else decode_event(record)
+        return cls(seq=record.seq, id=decoded.id, event=decoded, recorded_at=record.recorded_at)
+
+
+@attrs.define
+class Pending:
+    """What happened at a checkpoint after it was committed: its step's results so far."""
+
+    commands: list[tuple[int, StateUpdated]] = attrs.Factory(list)
+    completed: dict[str, tuple[int, TaskCompleted]] = attrs.Factory(dict)
+    failed: dict[str, TaskFailed] = attrs.Factory(dict)
+    interrupts: dict[str, dict[int, InterruptRaised]] = attrs.Factory(dict)
+    answers: dict[str, dict[int, ResumeAnswer]] = attrs.Factory(dict)
+    paused: RunPaused | None = None
+
+    def add(self, seq: int, event: Any) -> None:
+        if isinstance(event, TaskCompleted):
+            self.completed[event.task.id] = (seq, event)
+            self.failed.pop(event.task.id, None)
+        elif isinstance(event, TaskFailed):
+            self.failed[event.task.id] = event
+        elif isinstance(event, InterruptRaised):
+            self.interrupts.setdefault(event.task.id, {})[event.index] = event
+        elif isinstance(event, ResumeRecorded):
+            for answer in event.answers:
+                self.answers.setdefault(answer.task_id, {})[answer.index] = answer
+        elif isinstance(event, StateUpdated) and event.kind == "command":
+            self.commands.append((seq, event))
+        elif isinstance(event, RunPaused):
+            self.paused = event
+
+    def resume_values(self, task_id: str) -> list[Any]:
+        """The answers recorded for a task, in interrupt order (stopping at the first gap)."""
+        answers = self.answers.get(task_id, {})
+        values: list[Any] = []
+        while len(values) in answers:
+            values.append(answers[len(values)].value)
+        return values
+
+    def open_interrupt(self, task_id: str) -> InterruptRaised | None:
+        """The task's interrupt that is waiting for an answer, if any."""
+        if task_id in self.completed:
+            return None
+        return self.interrupts.get(task_id, {}).get(len(self.resume_values(task_id)))
+
+    def latest_interrupt(self, task_id: str) -> InterruptRaised | None:
+        raised = self.interrupts.get(task_id)
+        return raised[max(raised)] if raised else None
+
+
+@attrs.frozen(kw_only=True)
+class ThreadView:
+    """A thread at one checkpoint: its folded frame and the results recorded since."""
+
+    thread_id: str
+    last_seq: int
+    checkpoint: CheckpointRecord | None
+    frame: Frame
+    pending: Pending
+
+
+class Replayer:
+    """Folds a thread's events into frames with one graph's channels and join edges."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        joins: Mapping[str, tuple[frozenset[str], str]],
+        initial_values: Mapping[str, Any],
+    ) -> None:
+        self.channels = channels
+        self.joins = joins
+        self.initial = Frame(values=dict(initial_values))
+
+    # -- one step of the fold ------------------------------------------------
+
+    def advance(self, frame: Frame, event: CheckpointCommitted, writes: Mapping[int, Any]) -> Frame:
+        """The frame of checkpoint ``event`` given its parent's frame and its applied write events."""
+        if event.source == "input":
+            return Frame(
+                values=frame.values,
+                joins=frame.joins,
+                has_input=event.has_input,
+                start_input=event.start_input,
+                step=event.step,
+            )
+        if event.source == "fork":
+            return attrs.evolve(frame, step=event.step)
+        applied = [writes[seq] for seq in event.applied]
+        for command in applied:
+            if isinstance(command, StateUpdated) and command.kind == "command":
+                frame = barrier(
+                    frame,
+                    self.channels,
+                    self.joins,
+                    [(command.writes, command.routing, command.as_node or "")],
+                    consume=False,
+                    step=frame.step,
+                )
+        clear = any(isinstance(e, StateUpdated) and e.clear_tasks for e in applied)
+        updates = []
+        for item in applied:
+            if isinstance(item, TaskCompleted):
+                updates.append((item.writes, item.routing, item.task.name))
+            elif isinstance(item, StateUpdated) and item.kind == "update_state":
+                updates.append((item.writes, item.routing, item.as_node or ""))
+        if clear:
+            frame = barrier(
+                frame,
+                self.channels,
+                self.joins,
+                [(w, type(r)(), n) for w, r, n in updates],
+                consume=True,
+                step=event.step,
+            )
+            return attrs.evolve(frame, joins={})
+        return barrier(frame, self.channels, self.joins, updates, consume=True, step=event.step)
+
+    def effective(self, view: ThreadView) -> Frame:
+        """A checkpoint's frame with the ``Command`` updates recorded on it applied (what its tasks see)."""
+        frame = view.frame
+        for _, command in view.pending.commands:
+            frame = barrier(
+                frame,
+                self.channels,
+                self.joins,
+                [(command.writes, command.routing, command.as_node or "")],
+                consume=False,
+                step=frame.step,
+            )
+        return frame
+
+    # -- loading ---------------------------------------------------------------
+
+    def load(
+        self,
+        store: EventStore,
+        thread_id: str,
+        *,
+        at: CheckpointRecord | None = None,
+        cache: FrameCache | None = None,
+    ) -> ThreadView:
+        """The thread at checkpoint ``at`` (default: its head) with that checkpoint's pending results."""
+        last_seq = store.head(thread_id)
+        if last_seq == 0:
+            return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=None, frame=self.initial, pending=Pending())
+        target = at
+        if target is None:
+            target = next(
+                (CheckpointRecord.from_record(r) for r in store.read_backward(thread_id, types=[CHECKPOINT])), None
+            )
+        if target is None:
+            return ThreadView(
+                thread_id=thread_id, last_seq=last_seq, checkpoint=None, frame=self.initial, pending=Pending()
+            )
+        frame = self.frame_at(store, thread_id, target, cache)
+        pending = Pending()
+        for record in store.read(thread_id, from_seq=target.seq + 1):
+            event = decode_event(record)
+            if isinstance(event, CheckpointCommitted):
+                break
+            if getattr(event, "checkpoint_seq", None) == target.seq:
+                pending.add(record.seq, event)
+        return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=target, frame=frame, pending=pending)
+
+    def frame_at(
+        self,
+        store: EventStore,
+        thread_id: str,
+        target: CheckpointRecord,
+        cache: FrameCache | None = None,
+    ) -> Frame:
+        """Fold the path from the nearest cached ancestor (or the start) to ``target``."""
+        cache = cache if cache is not None else FrameCache()
+        cached = cache.get((thread_id, target.seq))
+        if cached is not None:
+            return cached
+        path: list[CheckpointRecord] = [target]
+        frame = self.initial
+        wanted = target.event.parent_seq
+        if wanted is not None:
+            for record in store.read_backward(thread_id, before_seq=target.seq, types=[CHECKPOINT]):
+                if record.seq > wanted:
+                    continue
+                if record.seq < wanted:
+                    raise CheckpointNotFound(f"thread {thread_id!r}: checkpoint event {wanted} is missing")
+                cached = cache.get((thread_id, record.seq))
+                if cached is not None:
+                    frame = cached
+                    break
+                checkpoint = CheckpointRecord.from_record(record)
+                path.append(checkpoint)
+                wanted = checkpoint.event.parent_seq
+                if wanted is None:
+                    break
+        path.reverse()
+        needed = {seq for checkpoint in path for seq in checkpoint.event.applied}
+        writes: dict[int, Any] = {}
+        if needed:
+            for record in store.read(thread_id, from_seq=min(needed), to_seq=max(needed), types=WRITE_EVENTS):
+                if record.seq in needed:
+                    writes[record.seq] = decode_event(record)
+        for checkpoint in path:
+            frame = self.advance(frame, checkpoint.event, writes)
+            cache[(thread_id, checkpoint.seq)] = frame
+        return frame
+
+
+def resolve_checkpoint(store: EventStore, thread_id: str, checkpoint: str) -> CheckpointRecord:
+    """The checkpoint a config's ``checkpoint_id`` names on ``thread_id``; a clear error otherwise."""
+    seq = checkpoint_seq(checkpoint)
+    if seq is not None:
+        for record in store.read(thread_id, from_seq=seq, to_seq=seq):
+            if record.type == CHECKPOINT:
+                found = CheckpointRecord.from_record(record)
+                if found.id == checkpoint:
+                    return found
+    raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint!r}")
+
+
+def checkpoints_of(records: Iterable[EventRecord]) -> Iterable[CheckpointRecord]:
+    for record in records:
+        if record.type == CHECKPOINT:
+            yield CheckpointRecord.from_record(record)

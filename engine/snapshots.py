@@ -1,0 +1,95 @@
+"""Building ``StateSnapshot``s from a folded thread: the live view and the historical one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidUpdateError, TaskError
+from engine.planning import Frame, barrier, plan
+from engine.replay import CheckpointRecord, Pending, ThreadView
+from engine.types import Interrupt, PregelTask, StateSnapshot
+
+if TYPE_CHECKING:
+    from engine.compiled import CompiledStateGraph
+
+
+def checkpoint_config(thread_id: str, checkpoint_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+
+
+def empty_snapshot(config: dict[str, Any]) -> StateSnapshot:
+    return StateSnapshot(
+        values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None, tasks=(), interrupts=()
+    )
+
+
+def live_values(graph: CompiledStateGraph, frame: Frame, pending: Pending, checkpoint_id: str) -> dict[str, Any]:
+    """A checkpoint's values with the writes of its step's finished tasks applied, in task-path order."""
+    if not pending.completed:
+        return dict(frame.values)
+    order = {t.ref.id: i for i, t in enumerate(plan(frame, checkpoint_id))}
+    done = sorted((e for _, e in pending.completed.values()), key=lambda e: order.get(e.task.id, len(order)))
+    try:
+        return dict(
+            barrier(
+                frame,
+                graph.channels,
+                graph.join_specs,
+                [(e.writes, e.routing, e.task.name) for e in done],
+                consume=True,
+                step=frame.step,
+            ).values
+        )
+    except InvalidUpdateError:
+        return dict(frame.values)
+
+
+def build_snapshot(
+    graph: CompiledStateGraph,
+    view: ThreadView,
+    *,
+    live: bool,
+    parent: CheckpointRecord | None,
+) -> StateSnapshot:
+    """The snapshot of ``view.checkpoint``: live (pending results applied) or as recorded."""
+    checkpoint = view.checkpoint
+    assert checkpoint is not None
+    frame = graph.replayer.effective(view) if live else view.frame
+    pending = view.pending
+    tasks: list[PregelTask] = []
+    next_names: list[str] = []
+    interrupts: list[Interrupt] = []
+    for task in plan(frame, checkpoint.id):
+        completed = pending.completed.get(task.ref.id)
+        failed = pending.failed.get(task.ref.id)
+        raised = pending.open_interrupt(task.ref.id) if live else pending.latest_interrupt(task.ref.id)
+        task_interrupts = (Interrupt(value=raised.value, id=raised.interrupt_id),) if raised is not None else ()
+        interrupts.extend(task_interrupts)
+        if completed is None or not live:
+            next_names.append(task.ref.name)
+        tasks.append(
+            PregelTask(
+                id=task.ref.id,
+                name=task.ref.name,
+                path=task.ref.path,
+                error=TaskError(failed.error_type, failed.error_message) if failed is not None else None,
+                interrupts=task_interrupts,
+                state=None,
+                result={w.key: w.value for w in completed[1].writes} if completed is not None else None,
+            )
+        )
+    values = live_values(graph, frame, pending, checkpoint.id) if live else dict(frame.values)
+    metadata = dict(checkpoint.event.metadata) if isinstance(checkpoint.event.metadata, dict) else {}
+    metadata.setdefault("source", checkpoint.event.source)
+    metadata.setdefault("step", checkpoint.event.step)
+    metadata.setdefault("parents", {})
+    return StateSnapshot(
+        values=graph.output(values),
+        next=tuple(next_names),
+        config=checkpoint_config(view.thread_id, checkpoint.id),
+        metadata=metadata,
+        created_at=checkpoint.recorded_at,
+        parent_config=checkpoint_config(view.thread_id, parent.id) if parent is not None else None,
+        tasks=tuple(tasks),
+        interrupts=tuple(interrupts),
+    )
