@@ -10,6 +10,7 @@ with ``register_upcaster``.
 from __future__ import annotations
 
 import threading
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar, cast, get_origin
 
@@ -40,6 +41,15 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 converter = cattrs.Converter(detailed_validation=False)
 converter.register_unstructure_hook_func(_is_value, encode_value)
 converter.register_structure_hook_func(_is_value, lambda data, _: decode_value(data))
+
+
+def _structure_str_or_int(data: Any, _: Any) -> str | int:
+    if type(data) in (str, int):
+        return typing.cast(str | int, data)
+    raise CorruptLogError(f"expected a string or an integer, found {type(data).__name__}")
+
+
+converter.register_structure_hook(str | int, _structure_str_or_int)
 
 
 @attrs.frozen
@@ -104,7 +114,15 @@ def decode_event(record: EventRecord) -> Any:
         upcast = _upcasters.get((record.type, version))
         if upcast is None:
             raise CorruptLogError(f"no upcaster for {record.type!r} from schema version {version}")
-        data = upcast(data)
+        try:
+            data = upcast(data)
+        except Exception as exc:  # a payload the upcaster cannot read is a corrupt one, never a crash
+            raise CorruptLogError(
+                f"event {record.thread_id}#{record.seq} ({record.type}) cannot be upgraded from schema "
+                f"version {version}: {exc!r}"
+            ) from None
+        if type(data) is not dict:
+            raise CorruptLogError(f"the upcaster of {record.type!r} from version {version} did not return a dict")
         version += 1
     try:
         return converter.structure(data, entry.cls)

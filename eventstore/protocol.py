@@ -15,7 +15,9 @@ class EventStore(Protocol):
     def append(self, thread_id: str, events: Sequence[NewEvent], *, expected_seq: int) -> list[EventRecord]:
         """Append ``events`` after sequence number ``expected_seq`` (0 creates the thread), all or none.
 
-        Raises ``ConcurrencyError`` if the thread's head is not ``expected_seq``.
+        Raises ``ConcurrencyError`` if the thread's head is not ``expected_seq``, ``ThreadNotFound``
+        if ``expected_seq`` is not 0 for an unknown thread, and ``SerializationError`` if a payload
+        is not UTF-8 JSON; in each case nothing is written.
         """
         ...
 

@@ -10,8 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from eventstore import faults
-from eventstore.errors import ConcurrencyError, EventStoreError, StorageError, ThreadNotFound
+from eventstore import faults, jsonio
+from eventstore.errors import (
+    ConcurrencyError,
+    CorruptLogError,
+    EventStoreError,
+    SerializationError,
+    StorageError,
+    ThreadNotFound,
+)
 from eventstore.hashing import GENESIS, chain_hash
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
 from eventstore.schema import check_or_create
@@ -43,6 +50,17 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
     )
 
 
+def _payload_text(event: NewEvent) -> str:
+    """The payload as the text column stores it; one that is not UTF-8 JSON is refused before any write."""
+    if not isinstance(event, NewEvent):
+        raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
+    try:
+        jsonio.loads(event.payload)
+        return event.payload.decode("utf-8")
+    except (CorruptLogError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"the payload of a {event.type!r} event is not UTF-8 JSON: {exc}") from None
+
+
 # One segment of a thread's lineage: events ``lo..hi`` (inclusive) stored under ``thread_id``.
 Segment = tuple[str, int, int]
 _NO_END = 2**62
@@ -58,7 +76,7 @@ class SqliteEventStore:
 
     def __init__(
         self,
-        path: str | Path = ":memory:",
+        path: str | Path | sqlite3.Connection = ":memory:",
         *,
         synchronous: Synchronous = "NORMAL",
         busy_timeout_ms: int = 10_000,
@@ -66,19 +84,25 @@ class SqliteEventStore:
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
-        self.path = str(path)
         self._lock = threading.RLock()
         self._lineage: dict[str, tuple[Segment, ...]] = {}
-        try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {self.path!r}: {exc}") from None
+        if isinstance(path, sqlite3.Connection):
+            # A caller's connection: we manage transactions ourselves, so it runs in autocommit mode.
+            self._conn = path
+            self._conn.isolation_level = None
+            self.path = _connection_path(path)
+        else:
+            self.path = str(path)
+            try:
+                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open {self.path!r}: {exc}") from None
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if tracer is not None:
                 self._conn.set_trace_callback(tracer)
             check_or_create(self._conn, repr(self.path))
-            if self.path != ":memory:":
+            if self.path not in (":memory:", ""):
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -173,17 +197,17 @@ class SqliteEventStore:
             raise ValueError(f"thread_id must be a non-empty string, not {thread_id!r}")
         if not events:
             return []
-        for event in events:
-            if not isinstance(event, NewEvent):
-                raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
+        texts = [_payload_text(event) for event in events]
         faults.hit("store.before_append")
         try:
-            return self._append(thread_id, events, expected_seq)
+            return self._append(thread_id, events, texts, expected_seq)
         except BaseException:
             self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
             raise
 
-    def _append(self, thread_id: str, events: Sequence[NewEvent], expected_seq: int) -> list[EventRecord]:
+    def _append(
+        self, thread_id: str, events: Sequence[NewEvent], texts: list[str], expected_seq: int
+    ) -> list[EventRecord]:
         with self._write("append") as conn:
             if self._thread_row(thread_id) is None:
                 if expected_seq != 0:
@@ -213,9 +237,7 @@ class SqliteEventStore:
                     recorded_at=now,
                     payload=event.payload,
                 )
-                rows.append(
-                    (thread_id, seq, event.type, event.schema_version, event.payload.decode("utf-8"), digest, now)
-                )
+                rows.append((thread_id, seq, event.type, event.schema_version, texts[offset - 1], digest, now))
                 previous = digest
             conn.executemany(_INSERT, rows)
             (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
@@ -458,6 +480,13 @@ class SqliteEventStore:
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({self.path!r})"
+
+
+def _connection_path(conn: sqlite3.Connection) -> str:
+    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(file) or ":memory:"
+    return ":memory:"
 
 
 def _type_filter(types: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:

@@ -10,6 +10,9 @@ A tag names a *registered* type by a plain string; decoding looks the name up
 in a dictionary and never imports or calls anything the payload names. Values
 of any other type are rejected before anything is written, with an error that
 names the type and where it sits inside the value.
+
+Datetimes and times keep their ``fold`` and, for ``zoneinfo.ZoneInfo`` zones, the
+zone's key; any other ``tzinfo`` comes back as the fixed UTC offset it had.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import datetime as dt
 import decimal
 import enum
 import math
+import re
 import threading
 import uuid
+import zoneinfo
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -33,6 +38,7 @@ TAG = "__lg__"
 MAX_DEPTH = 200
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
+_DECIMAL_BITS = 10_000  # ints wider than this are stored in hex: str() refuses over 4300 digits
 
 T = TypeVar("T")
 
@@ -134,17 +140,16 @@ def encode_value(value: Any, where: str = "value") -> Any:
 def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, kept flat for speed
     t = type(v)
     if t is str:
-        if v.isascii():
+        if _is_utf8(v):
             return v
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError:
-            raw = v.encode("utf-16-le", "surrogatepass")
-            return {TAG: "str", "utf16": base64.b64encode(raw).decode("ascii")}
-        return v
+        # Lone surrogates. UTF-8 keeps a high+low pair as the two code points it is; UTF-16 would join them.
+        raw = v.encode("utf-8", "surrogatepass")
+        return {TAG: "str", "utf8": base64.b64encode(raw).decode("ascii")}
     if t is int:
         if _INT64_MIN <= v <= _UINT64_MAX:
             return v
+        if v.bit_length() > _DECIMAL_BITS:
+            return {TAG: "int", "hex": hex(v)}
         return {TAG: "int", "v": str(v)}
     if v is None or t is bool:
         return v
@@ -158,7 +163,7 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
     if t is list:
         return [_encode_at(item, depth, f"[{i}]") for i, item in enumerate(v)]
     if t is dict:
-        if TAG not in v and all(type(k) is str for k in v):
+        if TAG not in v and all(type(k) is str and _is_utf8(k) for k in v):
             return {k: _encode_at(item, depth, f"[{k!r}]") for k, item in v.items()}
         return {
             TAG: "dict",
@@ -179,12 +184,10 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
         return {TAG: "bytes", "b64": base64.b64encode(v).decode("ascii")}
     if t is bytearray:
         return {TAG: "bytearray", "b64": base64.b64encode(bytes(v)).decode("ascii")}
-    if t is dt.datetime:
-        return {TAG: "datetime", "v": v.isoformat()}
+    if t is dt.datetime or t is dt.time:
+        return _encode_clock(v, "datetime" if t is dt.datetime else "time")
     if t is dt.date:
         return {TAG: "date", "v": v.isoformat()}
-    if t is dt.time:
-        return {TAG: "time", "v": v.isoformat()}
     if t is dt.timedelta:
         return {TAG: "timedelta", "v": [v.days, v.seconds, v.microseconds]}
     if t is uuid.UUID:
@@ -204,6 +207,46 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
         "and types registered with eventstore.register_type()",
         [],
     )
+
+
+def _is_utf8(s: str) -> bool:
+    """Whether JSON can hold ``s`` as it is (it has no lone surrogates)."""
+    if s.isascii():
+        return True
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _encode_clock(v: dt.datetime | dt.time, tag: str) -> dict[str, Any]:
+    """A datetime or time as ISO text, plus its IANA zone and ``fold`` where the text alone would lose them."""
+    data: dict[str, Any] = {TAG: tag, "v": v.isoformat()}
+    if type(v.tzinfo) is zoneinfo.ZoneInfo and v.tzinfo.key:
+        data["tz"] = v.tzinfo.key
+    if v.fold:
+        data["fold"] = 1
+    return data
+
+
+def _decode_clock(d: dict[str, Any], parse: Callable[[str], T]) -> T:
+    value: Any = parse(d["v"])
+    if "tz" in d:
+        value = value.replace(tzinfo=_zone(d["tz"]))
+    if "fold" in d:
+        value = value.replace(fold=d["fold"])
+    return cast(T, value)
+
+
+_ZONE_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+
+
+def _zone(key: Any) -> zoneinfo.ZoneInfo:
+    """The IANA zone a payload names: a plain ``Area/City`` key, never a path or a dotted name."""
+    if type(key) is not str or not _ZONE_KEY.fullmatch(key):
+        raise ValueError(f"{key!r} is not a time zone key")
+    return zoneinfo.ZoneInfo(key)
 
 
 def _encode_at(v: Any, depth: int, step: str) -> Any:
@@ -254,9 +297,9 @@ def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
         if tag == "frozenset":
             return frozenset(_decode(item) for item in d["items"])
         if tag == "str":
-            return base64.b64decode(d["utf16"], validate=True).decode("utf-16-le", "surrogatepass")
+            return base64.b64decode(d["utf8"], validate=True).decode("utf-8", "surrogatepass")
         if tag == "int":
-            return int(d["v"])
+            return int(_checked_str(d["hex"], None), 16) if "hex" in d else int(d["v"])
         if tag == "float":
             return float(_checked_str(d["v"], ("nan", "inf", "-inf")))
         if tag == "bytes":
@@ -264,11 +307,11 @@ def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
         if tag == "bytearray":
             return bytearray(base64.b64decode(d["b64"], validate=True))
         if tag == "datetime":
-            return dt.datetime.fromisoformat(d["v"])
+            return _decode_clock(d, dt.datetime.fromisoformat)
         if tag == "date":
             return dt.date.fromisoformat(d["v"])
         if tag == "time":
-            return dt.time.fromisoformat(d["v"])
+            return _decode_clock(d, dt.time.fromisoformat)
         if tag == "timedelta":
             days, seconds, micros = d["v"]
             return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
@@ -298,10 +341,11 @@ def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
     raise CorruptLogError(f"stored value has an unknown tag {tag!r}")
 
 
-def _checked_str(v: Any, allowed: tuple[str, ...]) -> str:
-    if v not in allowed:
-        raise ValueError(f"{v!r} is not one of {allowed}")
-    return str(v)
+def _checked_str(v: Any, allowed: tuple[str, ...] | None) -> str:
+    """``v`` if it is a string (and one of ``allowed``, when given); a malformed payload otherwise."""
+    if type(v) is not str or (allowed is not None and v not in allowed):
+        raise ValueError(f"{v!r} is not {'a string' if allowed is None else f'one of {allowed}'}")
+    return v
 
 
 def _lookup_class(name: Any) -> type[Any]:

@@ -1,0 +1,326 @@
+"""What the SQLite store promises beyond the contract: database-enforced immutability, tamper
+detection through raw SQL, refusing files that are not ours, its pragmas, and its SQL tracer."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from eventstore import ConcurrencyError, SchemaError, SqliteEventStore, chain_hash
+from tests.eventstore.contract import event, events, seqs
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "log.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[SqliteEventStore]:
+    with SqliteEventStore(path) as store:
+        yield store
+
+
+@contextmanager
+def raw(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection to the file, as any other program could open (autocommit)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def pragma(store: SqliteEventStore, name: str) -> object:
+    """A per-connection setting of the store's own connection."""
+    return store._conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def drop_triggers(path: Path) -> None:
+    """What a tamperer with write access to the file would do first."""
+    with raw(path) as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+
+
+# -- immutability -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET payload = '{\"forged\": true}' WHERE seq = 1",
+        "UPDATE events SET hash = 'x'",
+        "DELETE FROM events WHERE seq = 2",
+        "DELETE FROM events",
+        "UPDATE event_threads SET parent_thread_id = 'other'",
+        "DELETE FROM event_threads",
+    ],
+)
+def test_triggers_reject_updates_and_deletes_even_from_a_raw_connection(
+    store: SqliteEventStore, path: Path, statement: str
+) -> None:
+    store.append("t", events(3), expected_seq=0)
+    before = list(store.read("t"))
+    with raw(path) as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute(statement)
+    assert list(store.read("t")) == before
+    assert store.verify("t").ok
+
+
+# -- tamper detection ---------------------------------------------------------------------------
+
+
+def test_a_payload_changed_through_raw_sql_is_reported_by_verify(store: SqliteEventStore, path: Path) -> None:
+    original = store.append("t", events(4), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET payload = '{\"n\":999}' WHERE thread_id = 't' AND seq = 3")
+    report = store.verify("t")
+    assert not report.ok
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("t", 3)
+    assert report.broken.found == original[2].hash
+    assert report.broken.expected == chain_hash(
+        previous=original[1].hash,
+        thread_id="t",
+        seq=3,
+        type=original[2].type,
+        schema_version=1,
+        recorded_at=original[2].recorded_at,
+        payload=b'{"n":999}',
+    )
+    assert report.events_checked == 2
+
+
+def test_a_forged_row_with_a_recomputed_hash_breaks_the_next_link(store: SqliteEventStore, path: Path) -> None:
+    original = store.append("t", events(3), expected_seq=0)
+    forged = chain_hash(
+        previous=original[0].hash,
+        thread_id="t",
+        seq=2,
+        type=original[1].type,
+        schema_version=1,
+        recorded_at=original[1].recorded_at,
+        payload=b'{"n":-1}',
+    )
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET payload = '{\"n\":-1}', hash = ? WHERE seq = 2", (forged,))
+    report = store.verify("t")
+    assert report.broken is not None
+    assert report.broken.seq == 3
+
+
+def test_a_deleted_row_is_reported_by_verify(store: SqliteEventStore, path: Path) -> None:
+    store.append("t", events(5), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("DELETE FROM events WHERE thread_id = 't' AND seq = 2")
+    report = store.verify("t")
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("t", 2)
+    assert "missing" in report.broken.reason
+
+
+def test_a_deleted_first_row_is_reported_by_verify(store: SqliteEventStore, path: Path) -> None:
+    store.append("t", events(3), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("DELETE FROM events WHERE seq = 1")
+    report = store.verify("t")
+    assert report.broken is not None
+    assert report.broken.seq == 1
+
+
+def test_swapped_rows_are_reported_by_verify(store: SqliteEventStore, path: Path) -> None:
+    store.append("t", [event("A", n=1), event("B", n=2), event("C", n=3), event("D", n=4)], expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("BEGIN")
+        conn.execute("UPDATE events SET seq = 1000 WHERE seq = 2")
+        conn.execute("UPDATE events SET seq = 2 WHERE seq = 3")
+        conn.execute("UPDATE events SET seq = 3 WHERE seq = 1000")
+        conn.execute("COMMIT")
+    assert [r.type for r in store.read("t")] == ["A", "C", "B", "D"]
+    report = store.verify("t")
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("t", 2)
+
+
+def test_tampering_with_a_parent_is_reported_when_verifying_its_fork(store: SqliteEventStore, path: Path) -> None:
+    store.append("p", events(3), expected_seq=0)
+    store.fork("p", 3, "f")
+    store.append("f", events(2), expected_seq=3)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET type = 'Forged' WHERE thread_id = 'p' AND seq = 2")
+    report = store.verify("f")
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
+    assert report.thread_id == "f"
+
+
+def test_tampering_after_the_fork_point_does_not_break_the_fork(store: SqliteEventStore, path: Path) -> None:
+    store.append("p", events(3), expected_seq=0)
+    store.fork("p", 2, "f")
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET payload = '{}' WHERE thread_id = 'p' AND seq = 3")
+    assert store.verify("f").ok
+    assert not store.verify("p").ok
+
+
+# -- files that are not ours --------------------------------------------------------------------
+
+
+def file_state(path: Path) -> tuple[bytes, int, list[str]]:
+    """Bytes, modification time and sibling files: what 'left untouched' means."""
+    return path.read_bytes(), os.stat(path).st_mtime_ns, sorted(p.name for p in path.parent.iterdir())
+
+
+def _another_apps_database(path: Path) -> None:
+    with raw(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers (name) VALUES ('Ada'), ('Grace')")
+    # A file that was open in WAL mode elsewhere: the riskiest kind to touch.
+    with raw(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    assert not Path(f"{path}-wal").exists()
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(os.urandom(8192))
+
+
+def _text_file(path: Path) -> None:
+    path.write_text("name,amount\nAda,10\n")
+
+
+def _newer_schema(path: Path) -> None:
+    SqliteEventStore(path).close()
+    with raw(path) as conn:
+        conn.execute("UPDATE ledgergraph_meta SET value = '999' WHERE key = 'schema_version'")
+
+
+def _another_application_name(path: Path) -> None:
+    SqliteEventStore(path).close()
+    with raw(path) as conn:
+        conn.execute("UPDATE ledgergraph_meta SET value = 'someone-else' WHERE key = 'application'")
+
+
+@pytest.mark.parametrize(
+    ("make_file", "message"),
+    [
+        (_another_apps_database, "not a ledgergraph database"),
+        (_random_bytes, "not a SQLite database"),
+        (_text_file, "not a SQLite database"),
+        (_newer_schema, "schema version 999, newer"),
+        (_another_application_name, "not a ledgergraph database"),
+    ],
+    ids=["another app's SQLite database", "random bytes", "a text file", "a newer schema", "another application"],
+)
+def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_identical(
+    path: Path, make_file: Callable[[Path], None], message: str
+) -> None:
+    make_file(path)
+    before = file_state(path)
+    with pytest.raises(SchemaError, match=message):
+        SqliteEventStore(path)
+    assert file_state(path) == before
+
+
+def test_opening_an_empty_file_creates_the_log(path: Path) -> None:
+    path.touch()
+    with SqliteEventStore(path) as store:
+        store.append("t", events(1), expected_seq=0)
+        assert store.verify("t").ok
+
+
+# -- pragmas and settings -----------------------------------------------------------------------
+
+
+def test_a_file_store_runs_in_wal_mode(store: SqliteEventStore, path: Path) -> None:
+    assert pragma(store, "journal_mode") == "wal"
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_synchronous_is_normal_by_default(store: SqliteEventStore) -> None:
+    assert pragma(store, "synchronous") == 1  # NORMAL
+
+
+def test_synchronous_full_can_be_chosen(path: Path) -> None:
+    with SqliteEventStore(path, synchronous="FULL") as store:
+        assert pragma(store, "synchronous") == 2  # FULL
+
+
+def test_other_synchronous_levels_are_refused(path: Path) -> None:
+    with pytest.raises(ValueError, match="synchronous"):
+        SqliteEventStore(path, synchronous="OFF")  # type: ignore[arg-type]
+    assert not path.exists()
+
+
+def test_a_busy_timeout_is_set(store: SqliteEventStore, path: Path) -> None:
+    assert pragma(store, "busy_timeout") == 10_000
+    with SqliteEventStore(path, busy_timeout_ms=1234) as other:
+        assert pragma(other, "busy_timeout") == 1234
+
+
+def test_foreign_keys_are_enforced(store: SqliteEventStore) -> None:
+    assert pragma(store, "foreign_keys") == 1
+
+
+def test_the_tracer_sees_each_sql_statement(path: Path) -> None:
+    statements: list[str] = []
+    with SqliteEventStore(path, tracer=statements.append) as store:
+        statements.clear()
+        store.append("t", events(2), expected_seq=0)
+        list(store.read("t"))
+    assert any(s.startswith("BEGIN IMMEDIATE") for s in statements)
+    assert any("INSERT INTO events" in s for s in statements)
+    assert any(s.startswith("SELECT") and "FROM events" in s for s in statements)
+    assert statements.count("COMMIT") == 1
+
+
+# -- one file, several connections ----------------------------------------------------------------
+
+
+def test_events_survive_closing_and_reopening_the_file(path: Path) -> None:
+    with SqliteEventStore(path) as store:
+        written = store.append("t", events(3), expected_seq=0)
+        store.fork("t", 2, "f")
+        store.write_snapshot("t", 3, b'{"s": 3}')
+    with SqliteEventStore(path) as store:
+        assert list(store.read("t")) == written
+        assert store.thread("f").parent_seq == 2
+        snapshot = store.latest_snapshot("t")
+        assert snapshot is not None
+        assert snapshot.payload == b'{"s": 3}'
+        assert store.verify("t").ok
+
+
+def test_two_stores_on_one_file_see_each_others_appends_and_conflicts(path: Path) -> None:
+    with SqliteEventStore(path) as first, SqliteEventStore(path) as second:
+        first.append("t", events(2), expected_seq=0)
+        assert second.head("t") == 2
+        second.append("t", events(1), expected_seq=2)
+        with pytest.raises(ConcurrencyError):
+            first.append("t", events(1), expected_seq=2)
+        assert seqs(first.read("t")) == [1, 2, 3]
+        assert first.verify("t").ok
+
+
+def test_a_fork_made_through_one_connection_is_readable_through_another(path: Path) -> None:
+    with SqliteEventStore(path) as first, SqliteEventStore(path) as second:
+        first.append("p", events(3), expected_seq=0)
+        assert second.head("f") == 0
+        first.fork("p", 2, "f")
+        assert second.head("f") == 2
+        second.append("f", events(1), expected_seq=2)
+        assert [(r.thread_id, r.seq) for r in first.read("f")] == [("p", 1), ("p", 2), ("f", 3)]
