@@ -50,6 +50,8 @@ class SqliteSaver:
 
     Give it a path, an open ``sqlite3.Connection`` (put in autocommit mode; open it
     with ``check_same_thread=False`` to share it across threads), or any ``EventStore``.
+    Every ``snapshot_every`` steps a thread's folded state is cached beside the log,
+    so rebuilding any checkpoint folds at most that many steps.
     """
 
     def __init__(
@@ -58,7 +60,11 @@ class SqliteSaver:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         cache_size: int = 256,
+        snapshot_every: int = 100,
     ) -> None:
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1, not {snapshot_every}")
+        self.snapshot_every = snapshot_every
         if isinstance(conn, (str, Path, sqlite3.Connection)):
             self.store: EventStore = SqliteEventStore(conn, synchronous=synchronous)
         else:

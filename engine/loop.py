@@ -29,12 +29,13 @@ from engine.events import (
     TaskFailed,
     Write,
 )
+from engine.frames import encode_frame
 from engine.planning import Frame, PlannedTask, barrier, new_checkpoint_id, plan, value_hash
 from engine.replay import CheckpointRecord, Pending, ThreadView, resolve_checkpoint
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
 from engine.types import Command, Interrupt
-from eventstore import EventRecord, NewEvent, SerializationError, encode_event, encode_value, jsonio
+from eventstore import EventRecord, EventStoreError, NewEvent, SerializationError, encode_event, encode_value, jsonio
 
 if TYPE_CHECKING:
     from engine.compiled import CompiledStateGraph, RunSettings
@@ -275,6 +276,17 @@ class Invocation:
             if (yield from self._commit_step(outcomes, completed)):
                 return
 
+    def _maybe_snapshot(self, frame: Frame) -> None:
+        """Cache the fold every ``snapshot_every`` steps; a snapshot that cannot be made is just skipped."""
+        assert self.checkpoint is not None
+        if frame.step % self.settings.saver.snapshot_every != 0:
+            return
+        try:
+            payload = encode_frame(frame, self.graph.replayer.fingerprint)
+            self.store.write_snapshot(self.thread_id, self.checkpoint.seq, payload)
+        except EventStoreError:
+            return
+
     def _breaks_before(self, tasks: list[PlannedTask]) -> bool:
         before = self.settings.interrupt_before
         return bool(before) and any(not t.is_start and (t.ref.name in before or "*" in before) for t in tasks)
@@ -309,6 +321,7 @@ class Invocation:
             assert self.checkpoint is not None
             self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
         self._flush()
+        self._maybe_snapshot(next_frame)
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)
         if stop_after:

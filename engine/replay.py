@@ -7,7 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -27,8 +27,9 @@ from engine.events import (
     TaskCompleted,
     TaskFailed,
 )
+from engine.frames import decode_frame, fingerprint
 from engine.planning import Frame, barrier, checkpoint_seq
-from eventstore import EventRecord, EventStore, decode_event
+from eventstore import EventRecord, EventStore, SnapshotRecord, decode_event
 
 
 @attrs.frozen(kw_only=True)
@@ -115,6 +116,7 @@ class Replayer:
         self.channels = channels
         self.joins = joins
         self.initial = Frame(values=dict(initial_values))
+        self.fingerprint = fingerprint(channels, joins)
 
     # -- one step of the fold ------------------------------------------------
 
@@ -214,30 +216,9 @@ class Replayer:
         target: CheckpointRecord,
         cache: FrameCache | None = None,
     ) -> Frame:
-        """Fold the path from the nearest cached ancestor (or the start) to ``target``."""
+        """Fold the path to ``target`` from its nearest cached or snapshotted ancestor (or the start)."""
         cache = cache if cache is not None else FrameCache()
-        cached = cache.get((thread_id, target.seq))
-        if cached is not None:
-            return cached
-        path: list[CheckpointRecord] = [target]
-        frame = self.initial
-        wanted = target.event.parent_seq
-        if wanted is not None:
-            for record in store.read_backward(thread_id, before_seq=target.seq, types=[CHECKPOINT]):
-                if record.seq > wanted:
-                    continue
-                if record.seq < wanted:
-                    raise CheckpointNotFound(f"thread {thread_id!r}: checkpoint event {wanted} is missing")
-                cached = cache.get((thread_id, record.seq))
-                if cached is not None:
-                    frame = cached
-                    break
-                checkpoint = CheckpointRecord.from_record(record)
-                path.append(checkpoint)
-                wanted = checkpoint.event.parent_seq
-                if wanted is None:
-                    break
-        path.reverse()
+        path, frame = self._path_to(store, thread_id, target, cache)
         needed = {seq for checkpoint in path for seq in checkpoint.event.applied}
         writes: dict[int, Any] = {}
         if needed:
@@ -248,6 +229,47 @@ class Replayer:
             frame = self.advance(frame, checkpoint.event, writes)
             cache[(thread_id, checkpoint.seq)] = frame
         return frame
+
+    def _path_to(
+        self, store: EventStore, thread_id: str, target: CheckpointRecord, cache: FrameCache
+    ) -> tuple[list[CheckpointRecord], Frame]:
+        """The checkpoints after the nearest known frame up to ``target``, oldest first, and that frame."""
+        path: list[CheckpointRecord] = []
+        ancestors: Iterator[EventRecord] | None = None
+        looked = False
+        snapshot: SnapshotRecord | None = None
+        checkpoint = target
+        while True:
+            seq = checkpoint.seq
+            cached = cache.get((thread_id, seq))
+            if cached is not None:
+                return path[::-1], cached
+            if not looked or (snapshot is not None and snapshot.seq > seq):
+                looked = True
+                snapshot = store.latest_snapshot(thread_id, at_most=seq)
+            if snapshot is not None and snapshot.seq == seq:
+                frame = decode_frame(snapshot.payload, self.fingerprint)
+                if frame is not None:
+                    cache[(thread_id, seq)] = frame
+                    return path[::-1], frame
+            path.append(checkpoint)
+            wanted = checkpoint.event.parent_seq
+            if wanted is None:
+                return path[::-1], self.initial
+            if ancestors is None:
+                ancestors = store.read_backward(thread_id, before_seq=wanted + 1, types=[CHECKPOINT])
+            checkpoint = _next_at(ancestors, wanted, thread_id)
+
+
+def _next_at(records: Iterator[EventRecord], seq: int, thread_id: str) -> CheckpointRecord:
+    """The checkpoint at ``seq`` from a newest-first stream of checkpoint records."""
+    for record in records:
+        if record.seq > seq:
+            continue
+        if record.seq == seq:
+            return CheckpointRecord.from_record(record)
+        break
+    raise CheckpointNotFound(f"thread {thread_id!r}: checkpoint event {seq} is missing from the log")
 
 
 def resolve_checkpoint(store: EventStore, thread_id: str, checkpoint: str) -> CheckpointRecord:

@@ -24,6 +24,7 @@ from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord
 from eventstore.schema import check_or_create
 
 PAGE = 1000
+FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
 _EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
 _INSERT = (
     "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -330,19 +331,21 @@ class SqliteEventStore:
         segments = self._segments(thread_id)
         upper = _NO_END if to_seq is None else to_seq
         type_sql, type_params = _type_filter(types)
+        page = FIRST_PAGE
         for seg_thread, lo, hi in segments:
             start, stop = max(lo, from_seq), min(hi, upper)
             while start <= stop:
                 rows = self._query(
                     f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
-                    f"{type_sql} ORDER BY seq LIMIT {PAGE}",
+                    f"{type_sql} ORDER BY seq LIMIT {page}",
                     (seg_thread, start, stop, *type_params),
                 )
                 for row in rows:
                     yield _record(row)
-                if len(rows) < PAGE:
+                if len(rows) < page:
                     break
                 start = rows[-1][1] + 1
+                page = min(PAGE, page * 4)
 
     def read_backward(
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
@@ -350,19 +353,21 @@ class SqliteEventStore:
         segments = self._segments(thread_id)
         upper = _NO_END if before_seq is None else before_seq - 1
         type_sql, type_params = _type_filter(types)
+        page = FIRST_PAGE
         for seg_thread, lo, hi in reversed(segments):
             stop = min(hi, upper)
             while stop >= lo:
                 rows = self._query(
                     f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
-                    f"{type_sql} ORDER BY seq DESC LIMIT {PAGE}",
+                    f"{type_sql} ORDER BY seq DESC LIMIT {page}",
                     (seg_thread, lo, stop, *type_params),
                 )
                 for row in rows:
                     yield _record(row)
-                if len(rows) < PAGE:
+                if len(rows) < page:
                     break
                 stop = rows[-1][1] - 1
+                page = min(PAGE, page * 4)
 
     def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[EventRecord]:
         remaining = limit

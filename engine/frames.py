@@ -1,0 +1,70 @@
+"""Frames as snapshot payloads: a derived cache beside the log, checked against the graph that made it.
+
+A snapshot holds the fold of a thread up to one checkpoint. It depends on the
+graph's channels and reducers, so each carries a fingerprint of them; a
+snapshot made by a different graph is ignored, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from engine.channels import Channel, Reducer
+from engine.events import SendPacket
+from engine.planning import Frame
+from eventstore import CorruptLogError, SerializationError, decode_value, encode_value, jsonio
+
+FORMAT = 1
+
+
+def fingerprint(channels: Mapping[str, Channel], joins: Mapping[str, tuple[frozenset[str], str]]) -> str:
+    """What a frame's meaning depends on: each key's channel kind and reducer, and the join edges."""
+    parts = []
+    for key in sorted(channels):
+        channel = channels[key]
+        if isinstance(channel, Reducer):
+            reducer = channel.reducer
+            name = f"{getattr(reducer, '__module__', '')}.{getattr(reducer, '__qualname__', repr(reducer))}"
+            parts.append(f"{key}=reduce:{name}")
+        else:
+            parts.append(f"{key}=last")
+    parts.extend(f"join:{key}" for key in sorted(joins))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def encode_frame(frame: Frame, graph_fingerprint: str) -> bytes:
+    """A frame as snapshot bytes (raises ``SerializationError`` for values the log could not hold)."""
+    return jsonio.dumps(
+        {
+            "format": FORMAT,
+            "graph": graph_fingerprint,
+            "step": frame.step,
+            "values": encode_value(dict(frame.values), "snapshot values"),
+            "pull": list(frame.pull),
+            "push": [[p.node, encode_value(p.arg, "snapshot send")] for p in frame.push],
+            "joins": {key: sorted(seen) for key, seen in frame.joins.items()},
+            "has_input": frame.has_input,
+            "start_input": encode_value(frame.start_input, "snapshot input"),
+        }
+    )
+
+
+def decode_frame(payload: bytes, graph_fingerprint: str) -> Frame | None:
+    """The frame in a snapshot, or None if it was made by another graph or format (or is unreadable)."""
+    try:
+        data: Any = jsonio.loads(payload)
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("graph") != graph_fingerprint:
+            return None
+        return Frame(
+            values=decode_value(data["values"]),
+            pull=tuple(data["pull"]),
+            push=tuple(SendPacket(node=node, arg=decode_value(arg)) for node, arg in data["push"]),
+            joins={key: frozenset(seen) for key, seen in data["joins"].items()},
+            has_input=bool(data["has_input"]),
+            start_input=decode_value(data["start_input"]),
+            step=int(data["step"]),
+        )
+    except (CorruptLogError, SerializationError, KeyError, TypeError, ValueError):
+        return None
