@@ -5,6 +5,7 @@ layer's tests draw from the same vocabulary. Sections:
 
 - event store: thread ids, event types, JSON payloads, ``NewEvent`` batches
 - codec values: every kind of value the log accepts, plus the sample classes they use
+- engine graphs: resume values, answer batches, and small random graphs with a builder
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ import datetime as dt
 import decimal
 import enum
 import math
-from typing import Any
+import operator
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
 
 import attrs
 import orjson
 from hypothesis import strategies as st
 
 from eventstore import NewEvent, register_type
+
+if TYPE_CHECKING:
+    from engine import StateGraph
 
 # ---------------------------------------------------------------------------------------------
 # event store
@@ -218,3 +224,172 @@ def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 values = st.recursive(leaf_values, _containers, max_leaves=12)
 """Any value the codec accepts, nested in any of its containers."""
+
+# ---------------------------------------------------------------------------------------------
+# engine graphs
+# ---------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+_answer_leaves = (
+    json_scalars.filter(lambda v: not (isinstance(v, float) and math.isnan(v)))
+    | big_ints
+    | st.dates()
+    | st.builds(Point, st.integers(), st.integers())
+    | st.builds(Tag, st.text(max_size=5))
+)
+resume_values: st.SearchStrategy[Any] = st.recursive(
+    _answer_leaves,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+).filter(lambda v: v is not None and v != {})
+"""Anything a person could answer an interrupt with.
+
+Never ``None`` (``Command(resume=None)`` resumes nothing) nor ``{}`` (an empty
+resume map); text keys are at most 6 characters, so no dict looks like an id map.
+"""
+
+
+def batches(items: Sequence[T]) -> st.SearchStrategy[list[list[T]]]:
+    """``items`` in a random order, cut into non-empty batches (answers given a few at a time)."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> list[list[T]]:
+        order = draw(st.permutations(list(items)))
+        result: list[list[T]] = []
+        while order:
+            size = draw(st.integers(min_value=1, max_value=len(order)))
+            result.append(order[:size])
+            order = order[size:]
+        return result
+
+    return build()
+
+
+class EngineState(TypedDict, total=False):
+    """The state of the random graphs: two reducer keys and two last-value keys."""
+
+    log: Annotated[list[str], operator.add]
+    total: Annotated[int, operator.add]
+    last: str
+    count: int
+
+
+@attrs.frozen
+class NodeSpec:
+    """A deterministic node: appends ``<name><len(log)>``, adds to ``total``; may set the last-value keys or ask."""
+
+    name: str
+    weight: int
+    writes_last: bool
+    asks: bool
+
+
+@attrs.frozen
+class LayerSpec:
+    """Nodes that run in one superstep: all of them (fan-out, joined afterwards) or, if ``routed``, one."""
+
+    nodes: tuple[NodeSpec, ...]
+    routed: bool
+
+
+@attrs.frozen
+class GraphSpec:
+    layers: tuple[LayerSpec, ...]
+
+    @property
+    def nodes(self) -> list[NodeSpec]:
+        return [node for layer in self.layers for node in layer.nodes]
+
+
+@st.composite
+def graph_specs(draw: st.DrawFn, *, max_nodes: int = 5, asking: bool = False) -> GraphSpec:
+    """Chains of layers (1..max_nodes nodes in all): fan-outs joined by barrier edges, and routed branches.
+
+    A routed layer follows a single node (or START); in a fan-out layer at most one
+    node writes the last-value keys, so no step has a write conflict. With
+    ``asking`` some nodes call ``interrupt()`` once.
+    """
+    total = draw(st.integers(min_value=1, max_value=max_nodes))
+    layers: list[LayerSpec] = []
+    made = 0
+    previous_size = 1
+    while made < total:
+        size = draw(st.integers(min_value=1, max_value=min(3, total - made)))
+        routed = size > 1 and previous_size == 1 and draw(st.booleans())
+        nodes = []
+        for i in range(size):
+            may_write_last = routed or i == 0
+            nodes.append(
+                NodeSpec(
+                    name=f"n{made + i}",
+                    weight=draw(st.integers(min_value=-3, max_value=5)),
+                    writes_last=may_write_last and draw(st.booleans()),
+                    asks=asking and draw(st.booleans()),
+                )
+            )
+        layers.append(LayerSpec(nodes=tuple(nodes), routed=routed))
+        made += size
+        previous_size = size
+    return GraphSpec(layers=tuple(layers))
+
+
+engine_inputs: st.SearchStrategy[EngineState] = st.fixed_dictionaries(
+    {"log": st.lists(st.text(alphabet="xyz", max_size=3), max_size=3), "total": st.integers(-5, 5)},
+    optional={"count": st.integers(0, 3)},
+)  # type: ignore[assignment]
+"""A graph input for ``EngineState`` (through the reducers)."""
+
+
+def _engine_node(spec: NodeSpec, ask: Callable[[str], Any]) -> Callable[[EngineState], EngineState]:
+    def node(state: EngineState) -> EngineState:
+        seen = len(state["log"])
+        entry = f"{spec.name}{seen}"
+        if spec.asks:
+            entry += f"={ask(f'{spec.name}?')}"
+        update: EngineState = {"log": [entry], "total": spec.weight * (seen + 1)}
+        if spec.writes_last:
+            update["last"] = f"{spec.name}@{state['total']}"
+            update["count"] = state.get("count", 0) + 1
+        return update
+
+    return node
+
+
+def build_engine_graph(spec: GraphSpec, ask: Callable[[str], Any] | None = None) -> StateGraph:
+    """The graph a ``GraphSpec`` describes; asking nodes call ``ask`` (default ``interrupt``, or a stand-in)."""
+    from engine import START, StateGraph, interrupt  # imported here: the event store's tests never load the engine
+
+    ask = ask or interrupt
+    graph = StateGraph(EngineState)
+    for node in spec.nodes:
+        graph.add_node(node.name, _engine_node(node, ask))
+    previous = [START]
+    joined = False
+    for layer in spec.layers:
+        names = [node.name for node in layer.nodes]
+        if layer.routed:
+            graph.add_conditional_edges(previous[0], _router(names))
+        else:
+            for name in names:
+                if joined:
+                    graph.add_edge(previous, name)
+                else:
+                    for source in previous:
+                        graph.add_edge(source, name)
+        previous = names
+        joined = not layer.routed and len(names) > 1
+    return graph
+
+
+def _router(names: list[str]) -> Callable[[EngineState], str]:
+    return lambda state: names[state["total"] % len(names)]
+
+
+def engine_answer(question: Any) -> str:
+    """The answer the random graphs' askers get: derived from the question, so any run can reproduce it."""
+    return f"<{question}>"
