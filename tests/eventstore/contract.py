@@ -187,6 +187,16 @@ class EventStoreContract(abc.ABC):
         assert seqs(store.append("t", events(2), expected_seq=0)) == [1, 2]
         assert store.thread("t").head_seq == 2
 
+    def test_a_thread_name_left_free_by_a_failed_append_can_become_a_fork(self, store: EventStore) -> None:
+        store.append("p", events(3), expected_seq=0)
+        with faults.armed("store.before_commit", crash), pytest.raises(RuntimeError):
+            store.append("x", events(1, start=50), expected_seq=0)
+        with pytest.raises(ThreadNotFound):
+            list(store.read("x"))
+        store.fork("p", 2, "x")
+        assert [(r.thread_id, r.seq) for r in store.read("x")] == [("p", 1), ("p", 2)]
+        assert store.head("x") == 2
+
     def test_concurrent_writers_each_land_or_conflict(self, store: EventStore) -> None:
         store.append("t", events(1), expected_seq=0)
         outcomes: list[str] = []
