@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,7 +70,7 @@ class SqliteSaver:
             self.store: EventStore = SqliteEventStore(conn, synchronous=synchronous)
         else:
             self.store = conn
-        self._caches: dict[int, FrameCache] = {}
+        self._caches: weakref.WeakKeyDictionary[object, FrameCache] = weakref.WeakKeyDictionary()
         self._cache_size = cache_size
 
     @classmethod
@@ -87,9 +88,9 @@ class SqliteSaver:
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""
-        cache = self._caches.get(id(owner))
+        cache = self._caches.get(owner)
         if cache is None:
-            cache = self._caches[id(owner)] = FrameCache(self._cache_size)
+            cache = self._caches[owner] = FrameCache(self._cache_size)
         return cache
 
     def close(self) -> None:

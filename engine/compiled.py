@@ -154,8 +154,8 @@ class CompiledStateGraph:
             metadata=run_metadata(config),
             recursion_limit=limit,
             modes=tuple(modes),
-            interrupt_before=tuple(interrupt_before) if interrupt_before is not None else self.interrupt_before,
-            interrupt_after=tuple(interrupt_after) if interrupt_after is not None else self.interrupt_after,
+            interrupt_before=tuple(interrupt_before) if interrupt_before else self.interrupt_before,
+            interrupt_after=tuple(interrupt_after) if interrupt_after else self.interrupt_after,
             config=config,
         )
 
@@ -302,8 +302,6 @@ class CompiledStateGraph:
         )
         base_seq = view.last_seq
         checkpoint = view.checkpoint
-        if clear:
-            siblings = []
         event = StateUpdated(
             checkpoint_seq=checkpoint.seq if checkpoint else None,
             kind="update_state",

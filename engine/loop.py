@@ -15,6 +15,8 @@ from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from engine.constants import INTERRUPT_KEY, START
 from engine.errors import EmptyInputError, GraphRecursionError, InvalidUpdateError, ResumeError
 from engine.events import (
@@ -123,7 +125,8 @@ class Invocation:
             target = resolve_checkpoint(self.store, self.thread_id, addressed)
             view = self.graph.replayer.load(self.store, self.thread_id, at=target, cache=self.cache)
             self.checkpoint, self.pending = target, Pending()
-            self._stage_checkpoint(source="fork", step=target.event.step + 1, applied=(), frame=view.frame)
+            step = target.event.step + 1
+            self._stage_checkpoint(source="fork", step=step, applied=(), frame=attrs.evolve(view.frame, step=step))
             if input is None:
                 return True
         if isinstance(input, Command):
@@ -279,7 +282,7 @@ class Invocation:
     def _maybe_snapshot(self, frame: Frame) -> None:
         """Cache the fold every ``snapshot_every`` steps; a snapshot that cannot be made is just skipped."""
         assert self.checkpoint is not None
-        if frame.step % self.settings.saver.snapshot_every != 0:
+        if frame.step <= 0 or frame.step % self.settings.saver.snapshot_every != 0:
             return
         try:
             payload = encode_frame(frame, self.graph.replayer.fingerprint)

@@ -50,11 +50,12 @@ class StateSchema:
         """The state as a node receives it: a dict, or an instance of the dataclass/attrs schema."""
         if self.kind == "typeddict":
             return dict(values)
-        fields = {key: values.get(key) for key in self.channels}
+        present = {_init_name(self.schema, k): v for k, v in values.items() if k in self.channels}
         try:
-            return self.schema(**{_init_name(self.schema, k): v for k, v in fields.items()})
-        except Exception:
-            return dict(values)
+            return self.schema(**present)  # keys never written take the class's defaults
+        except TypeError:
+            missing = {_init_name(self.schema, k): None for k in self.channels if k not in values}
+            return self.schema(**missing, **present)
 
     def update_from(self, value: Any, where: str) -> dict[str, Any] | None:
         """A node's or caller's update as a dict of known keys; anything else is a clear error."""
