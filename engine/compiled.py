@@ -16,7 +16,7 @@ from engine.constants import DEFAULT_RECURSION_LIMIT, END, INTERRUPT_KEY, START
 from engine.errors import InvalidUpdateError
 from engine.events import CHECKPOINT, Routing, StateUpdated, TaskCompleted, Write
 from engine.loop import Invocation
-from engine.planning import plan
+from engine.planning import in_path_order, next_names
 from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
 from engine.snapshots import build_snapshot, checkpoint_config, empty_snapshot
 from engine.tasks import Router
@@ -314,9 +314,7 @@ class CompiledStateGraph:
         from engine.events import CheckpointCommitted
         from engine.planning import new_checkpoint_id
 
-        order = {t.ref.id: i for i, t in enumerate(plan(frame, checkpoint.id if checkpoint else ""))}
-        siblings.sort(key=lambda item: order.get(item[1].task.id, len(order)))
-        applied = (*commands, *(seq for seq, _ in siblings), base_seq + 1)
+        applied = (*commands, *(seq for seq, _ in in_path_order(siblings)), base_seq + 1)
         checkpoint_seq = base_seq + 2
         new = CheckpointCommitted(
             id=new_checkpoint_id(checkpoint_seq),
@@ -331,7 +329,7 @@ class CompiledStateGraph:
         writes_by_seq.update({seq: c for seq, c in view.pending.commands})
         writes_by_seq[base_seq + 1] = event
         new_frame = self.replayer.advance(view.frame, new, writes_by_seq)
-        new = attrs.evolve(new, next=tuple(t.ref.name for t in plan(new_frame, "")))
+        new = attrs.evolve(new, next=next_names(new_frame))
         store.append(settings.thread_id, [encode_event(event), encode_event(new)], expected_seq=base_seq)
         cache[(settings.thread_id, checkpoint_seq)] = new_frame
         return checkpoint_config(settings.thread_id, new.id)

@@ -32,7 +32,7 @@ from engine.events import (
     Write,
 )
 from engine.frames import encode_frame
-from engine.planning import Frame, PlannedTask, barrier, new_checkpoint_id, plan, value_hash
+from engine.planning import Frame, PlannedTask, barrier, in_path_order, new_checkpoint_id, next_names, plan, value_hash
 from engine.replay import CheckpointRecord, Pending, ThreadView, resolve_checkpoint
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
@@ -99,7 +99,7 @@ class Invocation:
             applied=tuple(applied),
             start_input=start_input,
             has_input=has_input,
-            next=tuple(t.ref.name for t in plan(frame, "")),
+            next=next_names(frame),
             metadata={**self.settings.metadata, "source": source, "step": step},
         )
         self._stage(event)
@@ -305,8 +305,7 @@ class Invocation:
             if outcome.status == "failed":
                 assert outcome.error is not None
                 raise outcome.error
-        assert self.checkpoint is not None
-        live = live_values(self.graph, self.frame, self.pending, self.checkpoint.id)
+        live = live_values(self.graph, self.frame, self.pending)
         yield "values", {**self.graph.output(live), INTERRUPT_KEY: self.interrupted}
 
     def _commit_step(
@@ -418,19 +417,15 @@ class Invocation:
         return sorted(self.pending.completed.values(), key=lambda item: item[0])
 
     def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:
-        commands = [seq for seq, _ in self.pending.commands]
-        order = {t.ref.id: i for i, t in enumerate(plan(self.frame, self.checkpoint.id if self.checkpoint else ""))}
-        tasks = sorted(completed, key=lambda item: order.get(item[1].task.id, len(order)))
-        return commands + [seq for seq, _ in tasks]
+        """The write events the step's checkpoint folds: commands first, then tasks in path order."""
+        return [seq for seq, _ in self.pending.commands] + [seq for seq, _ in in_path_order(completed)]
 
     def _next_frame(self, completed: list[tuple[int, TaskCompleted]]) -> Frame:
-        order = {t.ref.id: i for i, t in enumerate(plan(self.frame, self.checkpoint.id if self.checkpoint else ""))}
-        ordered = sorted((event for _, event in completed), key=lambda e: order.get(e.task.id, len(order)))
         return barrier(
             self.frame,
             self.graph.channels,
             self.graph.join_specs,
-            [(e.writes, e.routing, e.task.name) for e in ordered],
+            [(e.writes, e.routing, e.task.name) for _, e in in_path_order(completed)],
             consume=True,
             step=self.frame.step + 1,
         )

@@ -17,7 +17,7 @@ import attrs
 from engine.channels import MISSING, Channel
 from engine.constants import PULL, PUSH, START
 from engine.errors import InvalidUpdateError
-from engine.events import Routing, SendPacket, TaskRef, Write
+from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
 
 
 @attrs.frozen(kw_only=True)
@@ -97,9 +97,22 @@ def plan(frame: Frame, checkpoint: str) -> list[PlannedTask]:
     return tasks
 
 
+def next_names(frame: Frame) -> tuple[str, ...]:
+    """The node names of ``plan(frame)``, without computing task ids."""
+    if frame.has_input:
+        return (START,)
+    return (*sorted(set(frame.pull)), *(packet.node for packet in frame.push))
+
+
 def path_sort_key(path: tuple[str | int, ...]) -> tuple[str, str, int]:
+    """Task-path order: pulls by node name, then pushes by Send index."""
     kind, which = path[0], path[1]
     return (str(kind), which if isinstance(which, str) else "", which if isinstance(which, int) else -1)
+
+
+def in_path_order(completed: Iterable[tuple[int, TaskCompleted]]) -> list[tuple[int, TaskCompleted]]:
+    """(seq, event) pairs of finished tasks, in the order their writes apply."""
+    return sorted(completed, key=lambda item: path_sort_key(item[1].task.path))
 
 
 def apply_writes(channels: Mapping[str, Channel], values: Mapping[str, Any], writes: Iterable[Write]) -> dict[str, Any]:

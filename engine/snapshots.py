@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidUpdateError, TaskError
-from engine.planning import Frame, barrier, plan
+from engine.planning import Frame, barrier, in_path_order, plan
 from engine.replay import CheckpointRecord, Pending, ThreadView
 from engine.types import Interrupt, PregelTask, StateSnapshot
 
@@ -23,19 +23,18 @@ def empty_snapshot(config: dict[str, Any]) -> StateSnapshot:
     )
 
 
-def live_values(graph: CompiledStateGraph, frame: Frame, pending: Pending, checkpoint_id: str) -> dict[str, Any]:
+def live_values(graph: CompiledStateGraph, frame: Frame, pending: Pending) -> dict[str, Any]:
     """A checkpoint's values with the writes of its step's finished tasks applied, in task-path order."""
     if not pending.completed:
         return dict(frame.values)
-    order = {t.ref.id: i for i, t in enumerate(plan(frame, checkpoint_id))}
-    done = sorted((e for _, e in pending.completed.values()), key=lambda e: order.get(e.task.id, len(order)))
+    done = in_path_order(pending.completed.values())
     try:
         return dict(
             barrier(
                 frame,
                 graph.channels,
                 graph.join_specs,
-                [(e.writes, e.routing, e.task.name) for e in done],
+                [(e.writes, e.routing, e.task.name) for _, e in done],
                 consume=True,
                 step=frame.step,
             ).values
@@ -78,7 +77,7 @@ def build_snapshot(
                 result={w.key: w.value for w in completed[1].writes} if completed is not None else None,
             )
         )
-    values = live_values(graph, frame, pending, checkpoint.id) if live else dict(frame.values)
+    values = live_values(graph, frame, pending) if live else dict(frame.values)
     metadata = dict(checkpoint.event.metadata) if isinstance(checkpoint.event.metadata, dict) else {}
     metadata.setdefault("source", checkpoint.event.source)
     metadata.setdefault("step", checkpoint.event.step)

@@ -210,12 +210,15 @@ class SqliteEventStore:
         self, thread_id: str, events: Sequence[NewEvent], texts: list[str], expected_seq: int
     ) -> list[EventRecord]:
         with self._write("append") as conn:
-            if self._thread_row(thread_id) is None:
+            if thread_id not in self._lineage and self._thread_row(thread_id) is None:
                 if expected_seq != 0:
                     raise ThreadNotFound(thread_id)
                 conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
             segments = self._segments(thread_id)
-            head = self._head_in(conn, thread_id, segments)
+            last = conn.execute(
+                "SELECT seq, hash FROM events WHERE thread_id = ? ORDER BY seq DESC LIMIT 1", (thread_id,)
+            ).fetchone()
+            head = int(last[0]) if last is not None else segments[-1][1] - 1
             if head != expected_seq:
                 raise ConcurrencyError(
                     f"thread {thread_id!r} is at event {head}, not {expected_seq}: another writer "
@@ -224,7 +227,7 @@ class SqliteEventStore:
                     expected=expected_seq,
                     actual=head,
                 )
-            previous = self._hash_at(conn, segments, head)
+            previous = str(last[1]) if last is not None else self._hash_at(conn, segments, head)
             now = _now()
             rows: list[tuple[Any, ...]] = []
             for offset, event in enumerate(events, start=1):
