@@ -6,6 +6,7 @@ layer's tests draw from the same vocabulary. Sections:
 - event store: thread ids, event types, JSON payloads, ``NewEvent`` batches
 - codec values: every kind of value the log accepts, plus the sample classes they use
 - engine graphs: resume values, answer batches, and small random graphs with a builder
+- projections: random user sessions (``RunOp`` scripts) and catch-up chunk sizes
 """
 
 from __future__ import annotations
@@ -393,3 +394,39 @@ def _router(names: list[str]) -> Callable[[EngineState], str]:
 def engine_answer(question: Any) -> str:
     """The answer the random graphs' askers get: derived from the question, so any run can reproduce it."""
     return f"<{question}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# projections: random runs of a workflow
+# ---------------------------------------------------------------------------------------------
+
+RUN_OP_KINDS = ("start", "resume", "continue", "update", "abandon", "replay", "fork")
+
+
+@attrs.frozen
+class RunOp:
+    """One thing a user does to a thread: start one, answer, continue, edit, abandon, go back, fork.
+
+    ``thread`` picks among the threads started so far; ``amount`` is the input
+    (or picks the answer, the edit, or the past checkpoint); ``user`` is the
+    run's metadata.
+    """
+
+    kind: str
+    thread: int
+    amount: int
+    user: str | None
+
+
+run_ops = st.builds(
+    RunOp,
+    kind=st.sampled_from(RUN_OP_KINDS),
+    thread=st.integers(min_value=0, max_value=5),
+    amount=st.integers(min_value=0, max_value=250),
+    user=st.sampled_from([None, "ann", "bo"]),
+)
+run_scripts = st.lists(run_ops, min_size=1, max_size=12)
+"""A user's session with a workflow: what they did, in order."""
+
+chunk_sizes = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=12)
+"""How many events a projection runner may apply per call, one call after each action (cycled)."""
