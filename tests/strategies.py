@@ -7,6 +7,7 @@ layer's tests draw from the same vocabulary. Sections:
 - codec values: every kind of value the log accepts, plus the sample classes they use
 - engine graphs: resume values, answer batches, and small random graphs with a builder
 - projections: random user sessions (``RunOp`` scripts) and catch-up chunk sizes
+- time travel: small DAGs whose nodes ask questions, inputs, and fork/update/replay scripts
 """
 
 from __future__ import annotations
@@ -395,6 +396,53 @@ def engine_answer(question: Any) -> str:
     """The answer the random graphs' askers get: derived from the question, so any run can reproduce it."""
     return f"<{question}>"
 
+
+# ---------------------------------------------------------------------------------------------
+# time travel: small DAGs that ask questions, and what is done to their threads afterwards
+# ---------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class TravelGraphSpec:
+    """A DAG of nodes over a ``log`` list: entry nodes, forward edges, questions asked, static breakpoints.
+
+    Node ``i`` asks ``asks[i]`` questions (``interrupt()`` calls) in turn; a node with
+    no outgoing edge goes to END. Edges only point forward, so every run ends.
+    """
+
+    nodes: tuple[str, ...]
+    entry: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...]
+    asks: tuple[int, ...]
+    interrupt_before: tuple[str, ...]
+
+
+@st.composite
+def travel_graph_specs(draw: st.DrawFn, *, max_nodes: int = 5, max_asks: int = 2) -> TravelGraphSpec:
+    count = draw(st.integers(min_value=1, max_value=max_nodes))
+    nodes = tuple(f"n{i}" for i in range(count))
+    entry = tuple(draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2, unique=True)))
+    pairs = [(nodes[i], nodes[j]) for i in range(count) for j in range(i + 1, count)]
+    chosen = draw(st.lists(st.booleans(), min_size=len(pairs), max_size=len(pairs)))
+    return TravelGraphSpec(
+        nodes=nodes,
+        entry=entry,
+        edges=tuple(pair for pair, keep in zip(pairs, chosen, strict=True) if keep),
+        asks=tuple(draw(st.integers(min_value=0, max_value=max_asks)) for _ in nodes),
+        interrupt_before=tuple(draw(st.lists(st.sampled_from(nodes), max_size=1))),
+    )
+
+
+travel_inputs = st.lists(st.text(alphabet="xyz", min_size=1, max_size=2), min_size=1, max_size=3)
+"""The inputs given to one thread in turn, each a new run on top of the last."""
+
+TRAVEL_OPS = ("fork", "update", "replay", "input")
+travel_ops = st.lists(
+    st.tuples(st.sampled_from(TRAVEL_OPS), st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)),
+    min_size=1,
+    max_size=8,
+)
+"""What is done to a family of threads: ``(kind, which thread, which checkpoint, which node)``, read modulo."""
 
 # ---------------------------------------------------------------------------------------------
 # projections: random runs of a workflow
