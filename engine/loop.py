@@ -37,7 +37,16 @@ from engine.replay import CheckpointRecord, Pending, ThreadView, resolve_checkpo
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
 from engine.types import Command, Interrupt
-from eventstore import EventRecord, EventStoreError, NewEvent, SerializationError, encode_event, encode_value, jsonio
+from eventstore import (
+    EventRecord,
+    EventStoreError,
+    NewEvent,
+    SerializationError,
+    encode_event,
+    encode_value,
+    faults,
+    jsonio,
+)
 
 if TYPE_CHECKING:
     from engine.compiled import CompiledStateGraph, RunSettings
@@ -75,7 +84,9 @@ class Invocation:
     def _flush(self) -> list[EventRecord]:
         if not self.batch:
             return []
+        faults.hit("engine.before_append")
         records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq)
+        faults.hit("engine.after_append")
         self.base_seq += len(self.batch)
         self.batch = []
         return records
@@ -251,6 +262,7 @@ class Invocation:
         limit = self.settings.recursion_limit
         check_before = self.fresh_checkpoint  # continuing past a breakpoint does not stop at it again
         while True:
+            faults.hit("engine.between_steps")
             assert self.checkpoint is not None
             tasks = [t for t in plan(self.frame, self.checkpoint.id) if t.ref.id not in self.pending.completed]
             if not tasks:
@@ -268,6 +280,7 @@ class Invocation:
                 )
             steps += 1
             outcomes = yield from self._execute(tasks)
+            faults.hit("engine.tasks_finished")
             for outcome in outcomes:
                 if outcome.status == "rejected":
                     assert outcome.error is not None
