@@ -9,6 +9,7 @@ read or written).
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -112,7 +113,21 @@ def cli() -> None:
 )
 def demo(db: Path) -> None:
     """Run an expense-approval workflow end to end and explain what the log recorded."""
-    run_demo(db, echo=click.echo)
+    run_demo(db, echo=click.echo, program=_program())
+
+
+def _program() -> str:
+    """How the user can run this command again: ``ledgergraph`` if it is on the PATH, else its path."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "ledgergraph":
+        return "ledgergraph"
+    found = shutil.which("ledgergraph")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "ledgergraph"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(invoked)
 
 
 @cli.command()

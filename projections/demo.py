@@ -67,8 +67,8 @@ def prepare(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def run_demo(path: str | Path = "expenses.db", echo: Echo = print) -> DemoResult:
-    """Run the whole story on ``path`` and narrate it through ``echo``."""
+def run_demo(path: str | Path = "expenses.db", echo: Echo = print, program: str = "ledgergraph") -> DemoResult:
+    """Run the whole story on ``path`` and narrate it through ``echo`` (``program`` runs the CLI)."""
     path = Path(path)
     prepare(path)
     gateway = PaymentGateway()
@@ -85,7 +85,7 @@ def run_demo(path: str | Path = "expenses.db", echo: Echo = print) -> DemoResult
     finally:
         saver.close()
     with Ledger(path) as ledger:
-        _report(ledger, path, echo)
+        _report(ledger, path, echo, program)
     return DemoResult(path=path, threads=(*(r[0] for r in REQUESTS), APPEAL), waiting=REQUESTS[-1][0], forked=APPEAL)
 
 
@@ -115,13 +115,14 @@ def _submit(graph: Any, gateway: PaymentGateway, echo: Echo) -> None:
         try:
             result = graph.invoke(request, _config(thread_id, employee))
         except PaymentGatewayDown as exc:
-            echo(f"   {thread_id}  {employee:<6} ${amount:<5}  approved automatically, but paying failed: {exc}")
+            echo(f"   {thread_id}  {employee:<6} ${amount:<5}  approved automatically, but paying failed ({exc})")
             continue
         if "__interrupt__" in result:
             echo(f"   {thread_id}  {employee:<6} ${amount:<5}  waiting for a manager (interrupt raised)")
         else:
             echo(f"   {thread_id}  {employee:<6} ${amount:<5}  {result['decision']} by {result['decided_by']}, paid")
     gateway.up = True
+    echo("   The failure is recorded too: expense-2 is now a 'failed' thread, its approval kept.")
     echo("")
     echo("2. The gateway is back. expense-2 continues from its last checkpoint: only the")
     echo("   failed node (pay) runs again; check and auto_approve are not re-run.")
@@ -156,7 +157,7 @@ def _time_travel(graph: Any, echo: Echo) -> None:
     echo("")
 
 
-def _report(ledger: Ledger, path: Path, echo: Echo) -> None:
+def _report(ledger: Ledger, path: Path, echo: Echo, program: str) -> None:
     echo("5. What an operator sees (read models folded from the log into plain SQLite tables)")
     echo("")
     echo("   The interrupt inbox: what waits for a human  (ledgergraph inbox)")
@@ -168,7 +169,8 @@ def _report(ledger: Ledger, path: Path, echo: Echo) -> None:
         row["path"] = "*" if row["on_head_path"] else ""
     echo(_indent(table(history, ["path", "checkpoint_id", "step", "source", "writers", "next"])))
     echo("")
-    echo("   The audit trail: who changed what, and who answered what  (ledgergraph audit)")
+    echo("   The audit trail: who changed which state keys, and who answered what  (ledgergraph audit)")
+    echo("   (user comes from the run's metadata: config={'metadata': {'user': 'dana'}, ...})")
     trail = queries.audit_trail(ledger)
     echo(_indent(table(trail, ["thread_id", "kind", "node", "user", "keys", "answer"])))
     echo("")
@@ -183,7 +185,7 @@ def _report(ledger: Ledger, path: Path, echo: Echo) -> None:
         "verify",
         "export expense-3",
     ):
-        echo(f"  ledgergraph {command} --db {path}")
+        echo(f"  {program} {command} --db {path}")
     echo(f"or open it with any SQLite tool: sqlite3 {path} 'SELECT * FROM audit_trail'")
 
 
