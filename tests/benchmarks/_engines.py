@@ -1,0 +1,133 @@
+"""The engines under test, each as the handful of names a graph program imports.
+
+A workload is written once against an ``Engine``; only the names differ. The
+ledgergraph engines are ``engine.SqliteSaver(path, synchronous=...)``; LangGraph
+is ``langgraph`` with ``langgraph-checkpoint-sqlite``'s ``SqliteSaver`` on a
+file, as its documentation sets it up (SQLite's default ``synchronous=FULL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What a graph program imports from one engine, plus how to open and measure its saver."""
+
+    label: str
+    StateGraph: Any
+    START: str
+    END: str
+    interrupt: Callable[[Any], Any]
+    Command: Any
+    Send: Any
+    open_saver: Callable[[Path], Any]
+    close_saver: Callable[[Any], None]
+    payload_bytes: Callable[[Path], int]
+    """The sum of the stored payload lengths (state and events as the engine serialized them)."""
+    is_ours: bool
+
+
+def file_bytes(path: Path) -> int:
+    """The database file plus its WAL after ``PRAGMA wal_checkpoint(TRUNCATE)``: what the data costs on disk."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        conn.close()
+    wal = Path(f"{path}-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _sum_lengths(path: Path, sql: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return sum(int(conn.execute(part).fetchone()[0] or 0) for part in sql.split(";") if part.strip())
+    finally:
+        conn.close()
+
+
+def ledgergraph(synchronous: str) -> Engine:
+    import engine
+
+    def open_saver(path: Path) -> Any:
+        return engine.SqliteSaver(path, synchronous=synchronous)
+
+    def payload_bytes(path: Path) -> int:
+        return _sum_lengths(
+            path,
+            "SELECT sum(length(CAST(payload AS BLOB)) + length(hash) + length(recorded_at) + length(type)) FROM events;"
+            "SELECT sum(length(CAST(payload AS BLOB))) FROM snapshots",
+        )
+
+    return Engine(
+        label=f"ours {synchronous}",
+        StateGraph=engine.StateGraph,
+        START=engine.START,
+        END=engine.END,
+        interrupt=engine.interrupt,
+        Command=engine.Command,
+        Send=engine.Send,
+        open_saver=open_saver,
+        close_saver=lambda saver: saver.close(),
+        payload_bytes=payload_bytes,
+        is_ours=True,
+    )
+
+
+def langgraph() -> Engine:
+    try:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+        from langgraph.graph import END, START, StateGraph
+        from langgraph.types import Command, Send, interrupt
+    except ImportError as exc:
+        raise SystemExit(
+            f"LangGraph is not installed ({exc}); install the benchmark extra: pip install -e '.[bench]'"
+        ) from None
+
+    def open_saver(path: Path) -> Any:
+        saver = SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+        saver.setup()  # it would on first use; done here so an empty database has its schema
+        return saver
+
+    def payload_bytes(path: Path) -> int:
+        return _sum_lengths(
+            path,
+            "SELECT sum(length(checkpoint) + length(metadata)) FROM checkpoints;SELECT sum(length(value)) FROM writes",
+        )
+
+    return Engine(
+        label="LangGraph",
+        StateGraph=StateGraph,
+        START=START,
+        END=END,
+        interrupt=interrupt,
+        Command=Command,
+        Send=Send,
+        open_saver=open_saver,
+        close_saver=lambda saver: saver.conn.close(),
+        payload_bytes=payload_bytes,
+        is_ours=False,
+    )
+
+
+def langgraph_version() -> str:
+    from importlib.metadata import version
+
+    try:
+        return f"langgraph {version('langgraph')}, langgraph-checkpoint-sqlite {version('langgraph-checkpoint-sqlite')}"
+    except Exception:  # pragma: no cover - only for the banner
+        return "langgraph (version unknown)"
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
