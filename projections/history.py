@@ -14,7 +14,7 @@ import attrs
 
 import engine.events as ev
 from engine import CompiledStateGraph
-from projections.errors import UnknownCheckpoint
+from projections.errors import GraphReferenceError, UnknownCheckpoint
 from projections.facts import LoggedEvent, display_json, logged_event, plain, run_metadata
 from projections.ledger import Ledger
 
@@ -110,7 +110,10 @@ def show_checkpoint(
         config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
         if checkpoint_id is not None:
             config["configurable"]["checkpoint_id"] = checkpoint_id
-        snapshot = graph.get_state(config)
+        try:
+            snapshot = graph.get_state(config)
+        except Exception as exc:  # the user's graph (its schema, its reducers) does not fit this log
+            raise GraphReferenceError(f"the graph cannot replay thread {thread_id!r}: {exc!r}") from exc
         shown["values"] = plain(snapshot.values)
         shown["next"] = list(snapshot.next)
         shown["interrupts"] = [{"id": i.id, "value": plain(i.value)} for i in snapshot.interrupts]

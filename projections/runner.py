@@ -68,7 +68,6 @@ class ProjectionRunner:
         if len(set(names)) != len(names):
             raise ValueError(f"projection names must be unique: {names}")
         self.store = store
-        self._reader, self._owns_reader = _private_reader(store)
         self.projections: dict[str, Projection] = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.path = str(db) if db is not None else _default_path(store)
@@ -78,16 +77,19 @@ class ProjectionRunner:
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if self.path != ":memory:":
                 self.conn.execute("PRAGMA journal_mode = WAL")
+            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+            with self._transaction():
+                if not self.db[POSITIONS].exists():
+                    self.db[POSITIONS].create(  # type: ignore[union-attr]
+                        {"name": str, "version": int, "position": int, "threads_seen": int},
+                        pk="name",
+                        not_null={"version", "position", "threads_seen"},
+                    )
         except sqlite3.Error as exc:
+            if hasattr(self, "conn"):
+                self.conn.close()
             raise BadDatabase(f"cannot open the projections database {self.path!r}: {exc}") from None
-        self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
-        with self._transaction():
-            if not self.db[POSITIONS].exists():
-                self.db[POSITIONS].create(  # type: ignore[union-attr]
-                    {"name": str, "version": int, "position": int, "threads_seen": int},
-                    pk="name",
-                    not_null={"version", "position", "threads_seen"},
-                )
+        self._reader, self._owns_reader = _private_reader(store)
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -150,7 +152,7 @@ class ProjectionRunner:
         selected = self._selected(names)
         with self._lock:
             self._prepare(selected)
-            remaining = {p.name: limit for p in selected}
+            remaining = {p.name: limit for p in selected} if limit is None or limit > 0 else {}
             while remaining:
                 budget = {
                     name: self.batch_size if left is None else min(self.batch_size, left)
@@ -189,15 +191,21 @@ class ProjectionRunner:
 
     def _prepare(self, selected: Sequence[Projection]) -> None:
         """Rebuild (reset) the projections that never ran or whose version changed."""
-        stale = [p for p in selected if (pos := self._positions().get(p.name)) is None or pos.version != p.version]
+        stale = [p for p in selected if self._is_stale(p, self._positions())]
         if not stale:
             return
         with self._transaction():
             stored = self._positions()  # another runner may have reset them meanwhile
             for projection in stale:
-                pos = stored.get(projection.name)
-                if pos is None or pos.version != projection.version:
+                if self._is_stale(projection, stored):
                     self._reset(projection)
+
+    def _is_stale(self, projection: Projection, stored: dict[str, Position]) -> bool:
+        """Never run, of another version, or missing a table (dropped by hand): it must start from zero."""
+        pos = stored.get(projection.name)
+        if pos is None or pos.version != projection.version:
+            return True
+        return not all(self.db[table].exists() for table in projection.tables)
 
     def _batch(self, budget: dict[str, int]) -> dict[str, int]:
         """One transaction: the least advanced projections apply up to their budget of events.
@@ -210,14 +218,14 @@ class ProjectionRunner:
             stored = self._positions()
             start = min(stored[name].position for name in budget)
             group = [self.projections[name] for name in budget if stored[name].position == start]
-            records = list(self._reader.read_all(after=start, limit=max(budget[p.name] for p in group)))
+            events = [logged_event(r) for r in self._reader.read_all(after=start, limit=max(budget.values()))]
             threads = self._reader.list_threads()
             forks = self._forks(threads, min(stored[p.name].threads_seen for p in group))
             for projection in group:
                 pos = stored[projection.name]
-                mine = records[: budget[projection.name]]
+                mine = events[: budget[projection.name]]
                 facts: list[Fact] = [fork for index, fork in forks if index >= pos.threads_seen]
-                facts.extend(logged_event(record) for record in mine)
+                facts.extend(mine)
                 for fact in facts:
                     projection.apply(self.db, fact)
                 projection.flush(self.db)

@@ -38,6 +38,21 @@ def checkpoint_before_review(db: Path) -> str:
     return next(r["checkpoint_id"] for r in rows if r["next"] == ["manager_review"])
 
 
+# -- the demo ----------------------------------------------------------------------------
+
+
+def test_demo_writes_its_database_and_tells_the_story(tmp_path: Path) -> None:
+    db = tmp_path / "story.db"
+    out = ok("demo", "--db", db)
+    assert out.startswith("ledgergraph demo: an expense-approval workflow")
+    assert f"ledgergraph threads --db {db}" in out
+    assert [r["thread_id"] for r in as_json("inbox", "--db", db)] == ["expense-5"]
+    foreign = tmp_path / "mine.db"
+    foreign.write_bytes(b"")
+    refused = run("demo", "--db", foreign)
+    assert refused.exit_code == EXIT_FAILED and "was not written by the demo" in refused.output
+
+
 # -- reading ---------------------------------------------------------------------------
 
 
@@ -209,6 +224,16 @@ def test_verify_finds_a_tampered_event_and_exits_1(demo_copy: Path) -> None:
             ["show", "expense-1", "--graph", "projections.expenses:check", "--db", "{db}"],
             EXIT_BAD_GRAPH,
             "not a StateGraph",
+        ),
+        (
+            ["show", "expense-1", "--graph", "tests.projections.workflow:build", "--db", "{db}"],
+            EXIT_BAD_GRAPH,
+            "is a function",
+        ),
+        (
+            ["show", "expense-1", "--graph", "tests.projections.workflow:graph", "--db", "{db}"],
+            EXIT_BAD_GRAPH,
+            "cannot replay",
         ),
         (["inbox", "--db", "{foreign}"], EXIT_BAD_DATABASE, "not a ledgergraph database"),
         (["fork", "expense-1", "--to", "expense-2", "--db", "{db}"], EXIT_FAILED, "already exists"),

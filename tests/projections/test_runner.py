@@ -6,6 +6,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 
@@ -133,6 +134,16 @@ def test_a_projection_whose_version_changed_is_rebuilt_automatically(log) -> Non
         assert runner.positions()["recorder"].version == 2
 
 
+def test_a_projection_whose_table_was_dropped_by_hand_is_rebuilt(log) -> None:
+    saver, _ = log
+    with ProjectionRunner(saver.store) as runner:
+        runner.catch_up()
+        before = all_tables(runner)
+        runner.db.execute("DROP TABLE node_durations")
+        runner.catch_up()
+        assert all_tables(runner) == before
+
+
 def test_projections_live_in_the_log_file_by_default(log, tmp_path: Path) -> None:
     saver, _ = log
     with ProjectionRunner(saver.store) as runner:
@@ -187,16 +198,17 @@ def test_events_of_other_applications_advance_the_position_without_touching_the_
 
 def test_values_of_classes_this_process_never_saw_are_folded_as_plain_data(tmp_path: Path) -> None:
     store = SqliteEventStore(tmp_path / "log.db")
-    raised = ev.InterruptRaised(
-        checkpoint_seq=1,
-        task=ev.TaskRef(id="task-1", name="review", path=("__pregel_pull", "review")),
-        interrupt_id="a" * 32,
-        index=0,
-        value={"claim": "placeholder"},
-        value_hash="h",
-        started_at="2026-01-01T00:00:00+00:00",
-        duration_ms=1.0,
-    )
+    fields = {
+        "checkpoint_seq": 1,
+        "task": ev.TaskRef(id="task-1", name="review", path=("__pregel_pull", "review")),
+        "interrupt_id": "a" * 32,
+        "index": 0,
+        "value": {"claim": "placeholder"},
+        "value_hash": "h",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "duration_ms": 1.0,
+    }
+    raised = ev.InterruptRaised(**{k: v for k, v in fields.items() if k in attrs.fields_dict(ev.InterruptRaised)})
     checkpoint = ev.CheckpointCommitted(
         id="000000000001-aaaaaaaaaaaa", step=0, source="loop", parent_seq=None, next=("review",)
     )

@@ -73,6 +73,10 @@ def build() -> StateGraph:
     return graph
 
 
+graph = build()
+"""The workflow's builder, for ``--graph tests.projections.workflow:graph`` (it does not fit the demo's log)."""
+
+
 def compiled(saver: SqliteSaver) -> CompiledStateGraph:
     return build().compile(checkpointer=saver)
 
