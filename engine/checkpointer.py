@@ -6,13 +6,16 @@ import sqlite3
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from engine.planning import Frame
-from eventstore import EventStore, SqliteEventStore
+from eventstore import CorruptLogError, EventStore, EventStoreError, SqliteEventStore
+
+SNAPSHOT_WEIGHT = 4
+"""A snapshot is written only if it is at most this many times the event bytes it lets a fold skip."""
 
 
 class FrameCache:
@@ -52,7 +55,16 @@ class SqliteSaver:
     Give it a path, an open ``sqlite3.Connection`` (put in autocommit mode; open it
     with ``check_same_thread=False`` to share it across threads), or any ``EventStore``.
     Every ``snapshot_every`` steps a thread's folded state is cached beside the log,
-    so rebuilding any checkpoint folds at most that many steps.
+    so rebuilding any checkpoint folds at most that many steps; a state so large
+    that its snapshot would outweigh the events it replaces is snapshotted less
+    often (when the events written since the last snapshot reach a quarter of its
+    size), so stored bytes grow with the changes, not with the state.
+
+    Before a thread is written to (run, resumed, updated or forked) its hash chain
+    is checked, and a broken chain raises ``CorruptLogError``. ``integrity="tail"``
+    (the default) checks, once per process, the events since the thread's latest
+    snapshot, then each event appended by others since; ``"full"`` checks from the
+    first event; ``"off"`` is the explicit opt-out (``verify`` still reports).
     """
 
     def __init__(
@@ -62,10 +74,17 @@ class SqliteSaver:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         cache_size: int = 256,
         snapshot_every: int = 100,
+        integrity: Literal["tail", "full", "off"] = "tail",
     ) -> None:
         if snapshot_every < 1:
             raise ValueError(f"snapshot_every must be at least 1, not {snapshot_every}")
+        if integrity not in ("tail", "full", "off"):
+            raise ValueError(f"integrity must be 'tail', 'full' or 'off', not {integrity!r}")
         self.snapshot_every = snapshot_every
+        self.integrity = integrity
+        self._unsnapshotted: dict[str, int] = {}
+        self._verified: dict[str, int] = {}
+        self._verified_lock = threading.Lock()
         if isinstance(conn, (str, Path, sqlite3.Connection)):
             self.store: EventStore = SqliteEventStore(conn, synchronous=synchronous)
         else:
@@ -85,6 +104,60 @@ class SqliteSaver:
 
     def setup(self) -> None:
         """Kept for LangGraph compatibility: the schema is created when the store opens."""
+
+    def check_integrity(self, thread_id: str) -> None:
+        """Refuse to build on a thread whose chain does not verify (see the class docstring)."""
+        if self.integrity == "off":
+            return
+        head = self.store.head(thread_id)
+        with self._verified_lock:
+            verified = self._verified.get(thread_id, 0)
+        if head == 0 or verified >= head:
+            return
+        start = verified + 1
+        if verified == 0 and self.integrity == "tail":
+            snapshot = self.store.latest_snapshot(thread_id, at_most=head)
+            start = snapshot.seq + 1 if snapshot is not None else 1
+        if start <= head:
+            report = self.store.verify(thread_id, from_seq=start)
+            if report.broken is not None:
+                link = report.broken
+                raise CorruptLogError(
+                    f"thread {thread_id!r} does not verify at event {link.seq} (stored in {link.thread_id!r}): "
+                    f"{link.reason}; expected {link.expected}, found {link.found}. Nothing was written; "
+                    "inspect it with `ledgergraph verify`, or open the saver with integrity='off' to override"
+                )
+        self.mark_verified(thread_id, head)
+
+    def mark_verified(self, thread_id: str, seq: int) -> None:
+        """Record that ``thread_id`` is known good up to ``seq`` (after checking, or after our own append)."""
+        with self._verified_lock:
+            if seq > self._verified.get(thread_id, 0):
+                self._verified[thread_id] = seq
+
+    def record_appended(self, thread_id: str, payload_bytes: int) -> None:
+        """Count event bytes written to a thread since its last snapshot."""
+        with self._verified_lock:
+            self._unsnapshotted[thread_id] = self._unsnapshotted.get(thread_id, 0) + payload_bytes
+
+    def maybe_snapshot(self, thread_id: str, seq: int, step: int, encode: Callable[[], bytes]) -> bool:
+        """Write a snapshot at ``seq`` if the step is due and the snapshot is worth its bytes."""
+        if step <= 0 or step % self.snapshot_every != 0:
+            return False
+        try:
+            payload = encode()
+        except EventStoreError:
+            return False
+        with self._verified_lock:
+            since = self._unsnapshotted.get(thread_id, 0)
+            if len(payload) > SNAPSHOT_WEIGHT * since:
+                return False
+            self._unsnapshotted[thread_id] = 0
+        try:
+            self.store.write_snapshot(thread_id, seq, payload)
+        except (EventStoreError, ValueError):
+            return False
+        return True
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""

@@ -18,7 +18,7 @@ from engine.events import CHECKPOINT, Routing, StateUpdated, TaskCompleted, Writ
 from engine.loop import Invocation
 from engine.planning import in_path_order, next_names
 from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
-from engine.snapshots import build_snapshot, checkpoint_config, empty_snapshot
+from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot
 from engine.tasks import Router
 from engine.types import Command, StateSnapshot
 from eventstore import ThreadNotFound, decode_event, encode_event
@@ -260,7 +260,7 @@ class CompiledStateGraph:
         yielded = 0
         for record in store.read_backward(settings.thread_id, before_seq=before_seq, types=[CHECKPOINT]):
             checkpoint = CheckpointRecord.from_record(record)
-            metadata = checkpoint.event.metadata if isinstance(checkpoint.event.metadata, dict) else {}
+            metadata = checkpoint_metadata(checkpoint)
             if any(key not in metadata or metadata[key] != value for key, value in filters.items()):
                 continue
             view = self.replayer.load(store, settings.thread_id, at=checkpoint, cache=settings.saver.frames(self))
@@ -276,6 +276,7 @@ class CompiledStateGraph:
         settings = self._settings(config, ())
         store = settings.saver.store
         cache = settings.saver.frames(self)
+        settings.saver.check_integrity(settings.thread_id)
         head_view = self.replayer.load(store, settings.thread_id, cache=cache)
         if settings.checkpoint_id is not None and (
             head_view.checkpoint is None or settings.checkpoint_id != head_view.checkpoint.id
@@ -323,7 +324,7 @@ class CompiledStateGraph:
             parent_seq=checkpoint.seq if checkpoint else None,
             applied=applied,
             next=(),
-            metadata={**settings.metadata, "source": "update", "step": frame.step + 1},
+            metadata=settings.metadata,
         )
         writes_by_seq: dict[int, Any] = {seq: e for seq, e in siblings}
         writes_by_seq.update({seq: c for seq, c in view.pending.commands})
@@ -331,6 +332,7 @@ class CompiledStateGraph:
         new_frame = self.replayer.advance(view.frame, new, writes_by_seq)
         new = attrs.evolve(new, next=next_names(new_frame))
         store.append(settings.thread_id, [encode_event(event), encode_event(new)], expected_seq=base_seq)
+        settings.saver.mark_verified(settings.thread_id, base_seq + 2)
         cache[(settings.thread_id, checkpoint_seq)] = new_frame
         return checkpoint_config(settings.thread_id, new.id)
 
@@ -358,6 +360,7 @@ class CompiledStateGraph:
         store = settings.saver.store
         if store.head(settings.thread_id) == 0:
             raise ThreadNotFound(settings.thread_id)
+        settings.saver.check_integrity(settings.thread_id)
         if settings.checkpoint_id is not None:
             at = resolve_checkpoint(store, settings.thread_id, settings.checkpoint_id).seq
         else:

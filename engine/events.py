@@ -60,7 +60,8 @@ class CheckpointCommitted:
     checkpoint on top of ``parent_seq``'s state, in the order they were applied.
     ``next`` is the plan for the following step, recorded for readers that have
     no graph (the engine recomputes it from the fold). ``id`` is the public
-    checkpoint id (see ``engine.planning.new_checkpoint_id``).
+    checkpoint id (see ``engine.planning.new_checkpoint_id``). ``metadata`` is
+    the run metadata of the call that made it (``source`` and ``step`` are fields).
     """
 
     id: str
@@ -82,7 +83,6 @@ class TaskCompleted:
     task: TaskRef
     writes: tuple[Write, ...]
     routing: Routing
-    started_at: str
     duration_ms: float
 
 
@@ -94,7 +94,6 @@ class TaskFailed:
     task: TaskRef
     error_type: str
     error_message: str
-    started_at: str
     duration_ms: float
 
 
@@ -108,7 +107,6 @@ class InterruptRaised:
     index: int
     value: Value
     value_hash: str
-    started_at: str
     duration_ms: float
 
 

@@ -8,6 +8,7 @@ snapshot made by a different graph is ignored, never trusted.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,8 +35,19 @@ def fingerprint(channels: Mapping[str, Channel], joins: Mapping[str, tuple[froze
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+COMPRESS_ABOVE = 2048
+_COMPRESSED = b"z"
+
+
 def encode_frame(frame: Frame, graph_fingerprint: str) -> bytes:
-    """A frame as snapshot bytes (raises ``SerializationError`` for values the log could not hold)."""
+    """A frame as snapshot bytes, compressed when large (``SerializationError`` if a value cannot be held)."""
+    raw = _frame_json(frame, graph_fingerprint)
+    if len(raw) > COMPRESS_ABOVE:
+        return _COMPRESSED + zlib.compress(raw, 1)
+    return raw
+
+
+def _frame_json(frame: Frame, graph_fingerprint: str) -> bytes:
     return jsonio.dumps(
         {
             "format": FORMAT,
@@ -54,6 +66,8 @@ def encode_frame(frame: Frame, graph_fingerprint: str) -> bytes:
 def decode_frame(payload: bytes, graph_fingerprint: str) -> Frame | None:
     """The frame in a snapshot, or None if it was made by another graph or format (or is unreadable)."""
     try:
+        if payload.startswith(_COMPRESSED):
+            payload = zlib.decompress(payload[1:])
         data: Any = jsonio.loads(payload)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("graph") != graph_fingerprint:
             return None
@@ -66,5 +80,5 @@ def decode_frame(payload: bytes, graph_fingerprint: str) -> Frame | None:
             start_input=decode_value(data["start_input"]),
             step=int(data["step"]),
         )
-    except (CorruptLogError, SerializationError, KeyError, TypeError, ValueError):
+    except (CorruptLogError, SerializationError, KeyError, TypeError, ValueError, zlib.error):
         return None

@@ -149,7 +149,7 @@ class StateGraph:
             if target != END and target not in known:
                 raise ValueError(f"edge {source!r} -> {target!r}: unknown node {target!r}")
         for join in self.joins:
-            for name in (*join.sources, join.target):
+            for name in (*join.sources, *([join.target] if join.target != END else [])):
                 if name not in known:
                     raise ValueError(f"join edge {sorted(join.sources)} -> {join.target!r}: unknown node {name!r}")
         for branch in self.branches:

@@ -39,7 +39,6 @@ from engine.tasks import TaskOutcome, run_task
 from engine.types import Command, Interrupt
 from eventstore import (
     EventRecord,
-    EventStoreError,
     NewEvent,
     SerializationError,
     encode_event,
@@ -65,6 +64,7 @@ class Invocation:
         self.store = settings.saver.store
         self.thread_id = settings.thread_id
         self.cache = settings.saver.frames(graph)
+        settings.saver.check_integrity(self.thread_id)
         self.batch: list[NewEvent] = []
         self.view: ThreadView = graph.replayer.load(self.store, self.thread_id, cache=self.cache)
         self.base_seq = self.view.last_seq
@@ -87,7 +87,9 @@ class Invocation:
         faults.hit("engine.before_append")
         records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq)
         faults.hit("engine.after_append")
+        self.settings.saver.record_appended(self.thread_id, sum(len(e.payload) for e in self.batch))
         self.base_seq += len(self.batch)
+        self.settings.saver.mark_verified(self.thread_id, self.base_seq)
         self.batch = []
         return records
 
@@ -111,7 +113,7 @@ class Invocation:
             start_input=start_input,
             has_input=has_input,
             next=next_names(frame),
-            metadata={**self.settings.metadata, "source": source, "step": step},
+            metadata=self.settings.metadata,
         )
         self._stage(event)
         self.checkpoint = CheckpointRecord(seq=seq, id=event.id, event=event, recorded_at="")
@@ -293,15 +295,11 @@ class Invocation:
                 return
 
     def _maybe_snapshot(self, frame: Frame) -> None:
-        """Cache the fold every ``snapshot_every`` steps; a snapshot that cannot be made is just skipped."""
         assert self.checkpoint is not None
-        if frame.step <= 0 or frame.step % self.settings.saver.snapshot_every != 0:
-            return
-        try:
-            payload = encode_frame(frame, self.graph.replayer.fingerprint)
-            self.store.write_snapshot(self.thread_id, self.checkpoint.seq, payload)
-        except EventStoreError:
-            return
+        fingerprint = self.graph.replayer.fingerprint
+        self.settings.saver.maybe_snapshot(
+            self.thread_id, self.checkpoint.seq, frame.step, lambda: encode_frame(frame, fingerprint)
+        )
 
     def _breaks_before(self, tasks: list[PlannedTask]) -> bool:
         before = self.settings.interrupt_before
@@ -395,7 +393,6 @@ class Invocation:
                     task=outcome.ref,
                     writes=outcome.writes,
                     routing=outcome.routing,
-                    started_at=outcome.started_at,
                     duration_ms=outcome.duration_ms,
                 )
             elif outcome.status == "interrupted":
@@ -409,7 +406,6 @@ class Invocation:
                     index=index,
                     value=outcome.interrupt.value,
                     value_hash=value_hash(question),
-                    started_at=outcome.started_at,
                     duration_ms=outcome.duration_ms,
                 )
             else:
@@ -419,7 +415,6 @@ class Invocation:
                     task=outcome.ref,
                     error_type=type(error).__qualname__,
                     error_message=str(error),
-                    started_at=outcome.started_at,
                     duration_ms=outcome.duration_ms,
                 )
             try:

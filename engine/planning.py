@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from engine.channels import MISSING, Channel
-from engine.constants import PULL, PUSH, START
+from engine.constants import END, PULL, PUSH, START
 from engine.errors import InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
 
@@ -156,7 +156,8 @@ def barrier(
     for key, (sources, target) in joins.items():
         seen = progress.get(key)
         if seen is not None and sources <= seen:
-            pull.add(target)
+            if target != END:
+                pull.add(target)
             del progress[key]
     return Frame(
         values=values,

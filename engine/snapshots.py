@@ -17,6 +17,12 @@ def checkpoint_config(thread_id: str, checkpoint_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
 
 
+def checkpoint_metadata(checkpoint: CheckpointRecord) -> dict[str, Any]:
+    """A checkpoint's metadata as LangGraph shows it: the run metadata plus source, step and parents."""
+    recorded = checkpoint.event.metadata if isinstance(checkpoint.event.metadata, dict) else {}
+    return {**recorded, "source": checkpoint.event.source, "step": checkpoint.event.step, "parents": {}}
+
+
 def empty_snapshot(config: dict[str, Any]) -> StateSnapshot:
     return StateSnapshot(
         values={}, next=(), config=config, metadata=None, created_at=None, parent_config=None, tasks=(), interrupts=()
@@ -78,10 +84,7 @@ def build_snapshot(
             )
         )
     values = live_values(graph, frame, pending) if live else dict(frame.values)
-    metadata = dict(checkpoint.event.metadata) if isinstance(checkpoint.event.metadata, dict) else {}
-    metadata.setdefault("source", checkpoint.event.source)
-    metadata.setdefault("step", checkpoint.event.step)
-    metadata.setdefault("parents", {})
+    metadata = checkpoint_metadata(checkpoint)
     return StateSnapshot(
         values=graph.output(values),
         next=tuple(next_names),

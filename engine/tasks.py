@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,6 @@ class TaskOutcome:
     update: Any = None
     interrupt: Interrupt | None = None
     error: BaseException | None = None
-    started_at: str = ""
     duration_ms: float = 0.0
 
 
@@ -116,10 +114,6 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
 def run_task(
     router: Router,
     task: PlannedTask,
@@ -139,7 +133,6 @@ def _run_in_scope(
     router: Router, task: PlannedTask, frame: Frame, scope: TaskScope, config: dict[str, Any]
 ) -> TaskOutcome:
     enter_scope(scope)
-    started_at = _now()
     t0 = time.perf_counter()
 
     def elapsed() -> float:
@@ -163,20 +156,18 @@ def _run_in_scope(
             ref=task.ref,
             status="interrupted",
             interrupt=raised.interrupts[0] if raised.interrupts else None,
-            started_at=started_at,
             duration_ms=elapsed(),
         )
     except InvalidUpdateError as exc:
-        return TaskOutcome(ref=task.ref, status="rejected", error=exc, started_at=started_at, duration_ms=elapsed())
+        return TaskOutcome(ref=task.ref, status="rejected", error=exc, duration_ms=elapsed())
     except Exception as exc:
-        return TaskOutcome(ref=task.ref, status="failed", error=exc, started_at=started_at, duration_ms=elapsed())
+        return TaskOutcome(ref=task.ref, status="failed", error=exc, duration_ms=elapsed())
     return TaskOutcome(
         ref=task.ref,
         status="done",
         writes=writes,
         routing=routing,
         update=update,
-        started_at=started_at,
         duration_ms=elapsed(),
     )
 

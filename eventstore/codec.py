@@ -38,7 +38,7 @@ def _is_value(annotation: Any) -> bool:
 E = TypeVar("E")
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
-converter = cattrs.Converter(detailed_validation=False)
+converter = cattrs.Converter(detailed_validation=False, omit_if_default=True)
 converter.register_unstructure_hook_func(_is_value, encode_value)
 converter.register_structure_hook_func(_is_value, lambda data, _: decode_value(data))
 

@@ -59,7 +59,7 @@ class EventStore(Protocol):
         ...
 
     def write_snapshot(self, thread_id: str, seq: int, payload: bytes) -> None:
-        """Cache a fold of ``thread_id`` up to ``seq`` (replacing any earlier one at that point)."""
+        """Cache a fold of ``thread_id`` up to ``seq`` (opaque bytes; replaces any earlier one at that point)."""
         ...
 
     def latest_snapshot(self, thread_id: str, *, at_most: int | None = None) -> SnapshotRecord | None:
@@ -70,8 +70,12 @@ class EventStore(Protocol):
         """Drop cached snapshots (all, or one thread's); results never change, only speed."""
         ...
 
-    def verify(self, thread_id: str) -> VerifyReport:
-        """Recompute a thread's hash chain from its first event and report the first broken link."""
+    def verify(self, thread_id: str, *, from_seq: int = 1) -> VerifyReport:
+        """Recompute a thread's hash chain and report the first broken link.
+
+        From its first event by default; from ``from_seq`` (chaining to the stored
+        hash of event ``from_seq - 1``) to check only what was appended since.
+        """
         ...
 
     def close(self) -> None:

@@ -73,26 +73,29 @@ def _create(conn: sqlite3.Connection) -> None:
         not_null={"created_at"},
         foreign_keys=[("parent_thread_id", "event_threads", "thread_id")],
     )
-    # sqlite-utils cannot declare AUTOINCREMENT, which keeps global positions from ever
-    # being reused, so this one table is spelled out.
-    db.execute(
-        """
-        CREATE TABLE events (
-            position INTEGER PRIMARY KEY AUTOINCREMENT,
-            thread_id TEXT NOT NULL REFERENCES event_threads(thread_id),
-            seq INTEGER NOT NULL CHECK (seq >= 1),
-            type TEXT NOT NULL,
-            schema_version INTEGER NOT NULL,
-            payload TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            recorded_at TEXT NOT NULL,
-            UNIQUE (thread_id, seq)
-        )
-        """
+    # Positions are rowids: max + 1 for each insert, so never reused while the
+    # DELETE trigger below keeps the newest row in place (no AUTOINCREMENT counter
+    # to write on every append).
+    db["events"].create(  # type: ignore[union-attr]
+        {
+            "position": int,
+            "thread_id": str,
+            "seq": int,
+            "type": str,
+            "schema_version": int,
+            "payload": str,
+            "hash": str,
+            "recorded_at": str,
+        },
+        pk="position",
+        not_null={"thread_id", "seq", "type", "schema_version", "payload", "hash", "recorded_at"},
+        foreign_keys=[("thread_id", "event_threads", "thread_id")],
     )
-    db["events"].create_index(["thread_id", "type", "seq"], index_name="events_by_type")  # type: ignore[union-attr]
+    db["events"].create_index(  # type: ignore[union-attr]
+        ["thread_id", "seq"], index_name="events_by_thread", unique=True
+    )
     db["snapshots"].create(  # type: ignore[union-attr]
-        {"thread_id": str, "seq": int, "payload": str, "created_at": str},
+        {"thread_id": str, "seq": int, "payload": bytes, "created_at": str},
         pk=("thread_id", "seq"),
         not_null={"payload", "created_at"},
     )

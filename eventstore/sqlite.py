@@ -122,7 +122,7 @@ class SqliteEventStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StorageError(f"{what} failed on {self.path!r}: {exc}") from exc
+            raise StorageError(f"{what} failed on {self.path!r}: {_explain(exc)}") from exc
 
     @contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -401,7 +401,7 @@ class SqliteEventStore:
                 raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
             conn.execute(
                 "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)",
-                (owner, seq, payload.decode("utf-8"), _now()),
+                (owner, seq, bytes(payload), _now()),
             )
 
     def latest_snapshot(self, thread_id: str, *, at_most: int | None = None) -> SnapshotRecord | None:
@@ -431,11 +431,17 @@ class SqliteEventStore:
 
     # -- verification -----------------------------------------------------------
 
-    def verify(self, thread_id: str) -> VerifyReport:
+    def verify(self, thread_id: str, *, from_seq: int = 1) -> VerifyReport:
+        if from_seq < 1:
+            raise ValueError(f"from_seq must be at least 1, not {from_seq}")
         previous = GENESIS
-        expected_seq = 1
+        if from_seq > 1:
+            segments = self._segments(thread_id)
+            with self._lock, self._translated("verify"):
+                previous = self._hash_at(self._conn, segments, from_seq - 1)
+        expected_seq = from_seq
         checked = 0
-        for record in self.read(thread_id):
+        for record in self.read(thread_id, from_seq=from_seq):
             if record.seq != expected_seq:
                 return VerifyReport(
                     thread_id=thread_id,
@@ -488,6 +494,24 @@ class SqliteEventStore:
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({self.path!r})"
+
+
+_EXPLANATIONS = (
+    ("database or disk is full", "the disk (or the database's max_page_count) is full; nothing was written"),
+    ("readonly", "the database file is read-only; nothing was written"),
+    ("database is locked", "another connection held the write lock for longer than busy_timeout; nothing was written"),
+    ("disk i/o error", "the operating system reported an I/O error; nothing was written"),
+)
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    """SQLite's message, with what it means for the log when it is a known resource fault."""
+    message = str(exc)
+    lowered = message.lower()
+    for needle, meaning in _EXPLANATIONS:
+        if needle in lowered:
+            return f"{message} ({meaning})"
+    return message
 
 
 def _connection_path(conn: sqlite3.Connection) -> str:
