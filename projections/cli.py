@@ -34,7 +34,8 @@ class CommandError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code a class variable; each error carries its own.
+        self.__dict__["exit_code"] = exit_code
 
 
 class LedgerGroup(click.Group):
