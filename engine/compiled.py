@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +23,13 @@ from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkp
 from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot
 from engine.tasks import Router
 from engine.types import Command, StateSnapshot
-from eventstore import ThreadNotFound, decode_event, encode_event
+from eventstore import ConcurrencyError, ThreadNotFound, decode_event, encode_event
 
 if TYPE_CHECKING:
     from engine.graph import StateGraph
 
 STREAM_MODES = ("values", "updates", "custom")
+CONFLICT_RETRIES = 20
 _EXCLUDED_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
 
 
@@ -91,7 +94,11 @@ class CompiledStateGraph:
         interrupt_before: tuple[str, ...],
         interrupt_after: tuple[str, ...],
         name: str | None,
+        on_conflict: str = "raise",
     ) -> None:
+        if on_conflict not in ("raise", "retry"):
+            raise ValueError(f"on_conflict must be 'raise' or 'retry', not {on_conflict!r}")
+        self.on_conflict = on_conflict
         self.builder = builder
         self.checkpointer = checkpointer
         self.interrupt_before = interrupt_before
@@ -181,9 +188,7 @@ class CompiledStateGraph:
             else tuple(stream_mode)
         )
         settings = self._settings(config, modes, interrupt_before, interrupt_after)
-        if isinstance(input, Command) and input.resume is not None and self.checkpointer is None:
-            raise RuntimeError("Cannot use Command(resume=...) without a checkpointer")
-        for mode, chunk in Invocation(self, settings).run(input):
+        for mode, chunk in self._run(input, settings):
             if mode in modes:
                 yield chunk if single else (mode, chunk)
 
@@ -199,16 +204,29 @@ class CompiledStateGraph:
     ) -> Any:
         """Run the graph to its end (or first interrupt) and return the final state values."""
         settings = self._settings(config, ("values", "updates"), interrupt_before, interrupt_after)
-        if isinstance(input, Command) and input.resume is not None and self.checkpointer is None:
-            raise RuntimeError("Cannot use Command(resume=...) without a checkpointer")
-        invocation = Invocation(self, settings)
         latest: Any = None
-        for mode, chunk in invocation.run(input):
+        for mode, chunk in self._run(input, settings):
             if mode == "values":
                 latest = chunk
-        if latest is None:
-            latest = self.output(invocation.frame.values)
         return latest
+
+    def _run(self, input: Any, settings: RunSettings) -> Iterator[tuple[str, Any]]:
+        """One call's chunks; with ``on_conflict="retry"``, a call that lost a race goes on from the new head."""
+        if isinstance(input, Command) and input.resume is not None and self.checkpointer is None:
+            raise RuntimeError("Cannot use Command(resume=...) without a checkpointer")
+        attempt = 0
+        while True:
+            invocation = Invocation(self, settings)
+            try:
+                yield from invocation.run(input)
+                return
+            except ConcurrencyError:
+                attempt += 1
+                if self.on_conflict != "retry" or attempt > CONFLICT_RETRIES:
+                    raise
+                if invocation.committed:
+                    input = None  # our earlier steps landed: continue from the new head
+                time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
 
     # -- reading -------------------------------------------------------------------
 

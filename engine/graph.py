@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -174,9 +174,15 @@ class StateGraph:
         interrupt_before: Sequence[str] | str | None = None,
         interrupt_after: Sequence[str] | str | None = None,
         name: str | None = None,
+        on_conflict: Literal["raise", "retry"] = "raise",
         **_: Any,
     ) -> CompiledStateGraph:
-        """Validate the graph and return a runnable ``CompiledStateGraph``."""
+        """Validate the graph and return a runnable ``CompiledStateGraph``.
+
+        ``on_conflict`` says what a call does when another writer appended to its
+        thread first: ``"raise"`` a ``ConcurrencyError`` (nothing of that step is
+        written), or ``"retry"``: reload the thread and go on from its new head.
+        """
         from engine.compiled import CompiledStateGraph
 
         before = _as_list(interrupt_before)
@@ -184,7 +190,12 @@ class StateGraph:
         self.validate([*before, *after])
         self.compiled = True
         return CompiledStateGraph(
-            self, checkpointer=checkpointer or None, interrupt_before=before, interrupt_after=after, name=name
+            self,
+            checkpointer=checkpointer or None,
+            interrupt_before=before,
+            interrupt_after=after,
+            name=name,
+            on_conflict=on_conflict,
         )
 
 

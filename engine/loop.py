@@ -72,6 +72,8 @@ class Invocation:
         self.frame: Frame = graph.replayer.effective(self.view)
         self.pending: Pending = self.view.pending
         self.fresh_checkpoint = False
+        self.committed = False
+        self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
         self.interrupted: tuple[Interrupt, ...] = ()
         self.paused = False
 
@@ -87,6 +89,10 @@ class Invocation:
         faults.hit("engine.before_append")
         records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq)
         faults.hit("engine.after_append")
+        self.committed = True
+        for seq, frame in self.staged_frames:
+            self.cache[(self.thread_id, seq)] = frame
+        self.staged_frames = []
         self.settings.saver.record_appended(self.thread_id, sum(len(e.payload) for e in self.batch))
         self.base_seq += len(self.batch)
         self.settings.saver.mark_verified(self.thread_id, self.base_seq)
@@ -120,7 +126,7 @@ class Invocation:
         self.frame = frame
         self.pending = Pending()
         self.fresh_checkpoint = True
-        self.cache[(self.thread_id, seq)] = frame
+        self.staged_frames.append((seq, frame))
 
     # -- deciding what the call means -------------------------------------------
 
