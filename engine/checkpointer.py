@@ -135,29 +135,30 @@ class SqliteSaver:
             if seq > self._verified.get(thread_id, 0):
                 self._verified[thread_id] = seq
 
-    def record_appended(self, thread_id: str, payload_bytes: int) -> None:
+    def record_appended(self, thread_id: str, payload_bytes: int, *, snapshotted: bool) -> None:
         """Count event bytes written to a thread since its last snapshot."""
         with self._verified_lock:
-            self._unsnapshotted[thread_id] = self._unsnapshotted.get(thread_id, 0) + payload_bytes
+            before = 0 if snapshotted else self._unsnapshotted.get(thread_id, 0)
+            self._unsnapshotted[thread_id] = before + payload_bytes * (not snapshotted)
 
-    def maybe_snapshot(self, thread_id: str, seq: int, step: int, encode: Callable[[], bytes]) -> bool:
-        """Write a snapshot at ``seq`` if the step is due and the snapshot is worth its bytes."""
-        if step <= 0 or step % self.snapshot_every != 0:
-            return False
+    def snapshot_for(
+        self, thread_id: str, step: int, encode: Callable[[], bytes], *, head: bool, pending_bytes: int
+    ) -> bytes | None:
+        """The snapshot to append with a step's events, if one is due and worth its bytes.
+
+        Due every ``snapshot_every`` steps, and at the checkpoint a call ends on (the
+        head the next call starts from). Worth it when it weighs at most
+        ``SNAPSHOT_WEIGHT`` times the event bytes written since the last one.
+        """
+        if step <= 0 or not (head or step % self.snapshot_every == 0):
+            return None
         try:
             payload = encode()
         except EventStoreError:
-            return False
+            return None  # a reducer produced a value the log cannot hold: fold instead
         with self._verified_lock:
-            since = self._unsnapshotted.get(thread_id, 0)
-            if len(payload) > SNAPSHOT_WEIGHT * since:
-                return False
-            self._unsnapshotted[thread_id] = 0
-        try:
-            self.store.write_snapshot(thread_id, seq, payload)
-        except (EventStoreError, ValueError):
-            return False
-        return True
+            since = self._unsnapshotted.get(thread_id, 0) + pending_bytes
+        return payload if len(payload) <= SNAPSHOT_WEIGHT * since else None
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""

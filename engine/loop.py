@@ -73,6 +73,7 @@ class Invocation:
         self.pending: Pending = self.view.pending
         self.fresh_checkpoint = False
         self.committed = False
+        self.stopping = False
         self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
         self.interrupted: tuple[Interrupt, ...] = ()
         self.paused = False
@@ -83,21 +84,36 @@ class Invocation:
         self.batch.append(encode_event(event))
         return self.base_seq + len(self.batch)
 
-    def _flush(self) -> list[EventRecord]:
+    def _flush(self, snapshot_of: Frame | None = None) -> list[EventRecord]:
+        """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due."""
         if not self.batch:
             return []
+        snapshot = self._snapshot(snapshot_of) if snapshot_of is not None else None
         faults.hit("engine.before_append")
-        records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq)
+        records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq, snapshot=snapshot)
         faults.hit("engine.after_append")
         self.committed = True
         for seq, frame in self.staged_frames:
             self.cache[(self.thread_id, seq)] = frame
         self.staged_frames = []
-        self.settings.saver.record_appended(self.thread_id, sum(len(e.payload) for e in self.batch))
+        saver = self.settings.saver
+        saver.record_appended(self.thread_id, sum(len(e.payload) for e in self.batch), snapshotted=bool(snapshot))
         self.base_seq += len(self.batch)
-        self.settings.saver.mark_verified(self.thread_id, self.base_seq)
+        saver.mark_verified(self.thread_id, self.base_seq)
         self.batch = []
         return records
+
+    def _snapshot(self, frame: Frame) -> tuple[int, bytes] | None:
+        assert self.checkpoint is not None
+        fingerprint = self.graph.replayer.fingerprint
+        payload = self.settings.saver.snapshot_for(
+            self.thread_id,
+            frame.step,
+            lambda: encode_frame(frame, fingerprint),
+            head=not next_names(frame) or self.stopping,
+            pending_bytes=sum(len(e.payload) for e in self.batch),
+        )
+        return (self.checkpoint.seq, payload) if payload is not None else None
 
     def _stage_checkpoint(
         self,
@@ -276,7 +292,7 @@ class Invocation:
             if not tasks:
                 self._flush()
                 return
-            if check_before and self._breaks_before(tasks):
+            if check_before and self._breaks_before([t.ref.name for t in tasks]):
                 yield from self._pause("before", [t.ref.name for t in tasks])
                 return
             check_before = True
@@ -300,16 +316,9 @@ class Invocation:
             if (yield from self._commit_step(outcomes, completed)):
                 return
 
-    def _maybe_snapshot(self, frame: Frame) -> None:
-        assert self.checkpoint is not None
-        fingerprint = self.graph.replayer.fingerprint
-        self.settings.saver.maybe_snapshot(
-            self.thread_id, self.checkpoint.seq, frame.step, lambda: encode_frame(frame, fingerprint)
-        )
-
-    def _breaks_before(self, tasks: list[PlannedTask]) -> bool:
+    def _breaks_before(self, names: Sequence[str]) -> bool:
         before = self.settings.interrupt_before
-        return bool(before) and any(not t.is_start and (t.ref.name in before or "*" in before) for t in tasks)
+        return bool(before) and any(name != START and (name in before or "*" in before) for name in names)
 
     def _stop(self, outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:
         """A task interrupted or failed: keep what finished, report, and end the run."""
@@ -339,8 +348,8 @@ class Invocation:
         if stop_after:
             assert self.checkpoint is not None
             self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
-        self._flush()
-        self._maybe_snapshot(next_frame)
+        self.stopping = stop_after or self._breaks_before(next_names(next_frame))
+        self._flush(snapshot_of=next_frame)
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)
         if stop_after:

@@ -29,7 +29,7 @@ from engine.events import (
 )
 from engine.frames import decode_frame, fingerprint
 from engine.planning import Frame, barrier, checkpoint_seq
-from eventstore import EventRecord, EventStore, SnapshotRecord, decode_event
+from eventstore import EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
 
 
 @attrs.frozen(kw_only=True)
@@ -187,27 +187,44 @@ class Replayer:
         cache: FrameCache | None = None,
     ) -> ThreadView:
         """The thread at checkpoint ``at`` (default: its head) with that checkpoint's pending results."""
+        if at is None:
+            return self._load_head(store, thread_id, cache)
         last_seq = store.head(thread_id)
-        if last_seq == 0:
-            return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=None, frame=self.initial, pending=Pending())
-        target = at
-        if target is None:
-            target = next(
-                (CheckpointRecord.from_record(r) for r in store.read_backward(thread_id, types=[CHECKPOINT])), None
-            )
-        if target is None:
+        pending = Pending()
+        for record in store.read(thread_id, from_seq=at.seq + 1):
+            if record.type == CHECKPOINT:
+                break
+            event = decode_event(record)
+            if getattr(event, "checkpoint_seq", None) == at.seq:
+                pending.add(record.seq, event)
+        frame = self.frame_at(store, thread_id, at, cache)
+        return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=at, frame=frame, pending=pending)
+
+    def _load_head(self, store: EventStore, thread_id: str, cache: FrameCache | None) -> ThreadView:
+        """The head in one newest-first scan: the last event, the results since the head, the head itself."""
+        last_seq = 0
+        since_head: list[EventRecord] = []
+        head: CheckpointRecord | None = None
+        try:
+            for record in store.read_backward(thread_id):
+                last_seq = last_seq or record.seq
+                if record.type == CHECKPOINT:
+                    head = CheckpointRecord.from_record(record)
+                    break
+                since_head.append(record)
+        except ThreadNotFound:
+            pass
+        if head is None:
             return ThreadView(
                 thread_id=thread_id, last_seq=last_seq, checkpoint=None, frame=self.initial, pending=Pending()
             )
-        frame = self.frame_at(store, thread_id, target, cache)
         pending = Pending()
-        for record in store.read(thread_id, from_seq=target.seq + 1):
+        for record in reversed(since_head):
             event = decode_event(record)
-            if isinstance(event, CheckpointCommitted):
-                break
-            if getattr(event, "checkpoint_seq", None) == target.seq:
+            if getattr(event, "checkpoint_seq", None) == head.seq:
                 pending.add(record.seq, event)
-        return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=target, frame=frame, pending=pending)
+        frame = self.frame_at(store, thread_id, head, cache)
+        return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=head, frame=frame, pending=pending)
 
     def frame_at(
         self,

@@ -12,8 +12,17 @@ from eventstore.records import EventRecord, NewEvent, SnapshotRecord, ThreadInfo
 class EventStore(Protocol):
     """An append-only, hash-chained log of threads of events."""
 
-    def append(self, thread_id: str, events: Sequence[NewEvent], *, expected_seq: int) -> list[EventRecord]:
+    def append(
+        self,
+        thread_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int,
+        snapshot: tuple[int, bytes] | None = None,
+    ) -> list[EventRecord]:
         """Append ``events`` after sequence number ``expected_seq`` (0 creates the thread), all or none.
+
+        ``snapshot`` (seq, payload), at one of the new events, is cached in the same transaction.
 
         Raises ``ConcurrencyError`` if the thread's head is not ``expected_seq``, ``ThreadNotFound``
         if ``expected_seq`` is not 0 for an unknown thread, and ``SerializationError`` if a payload

@@ -30,6 +30,8 @@ _INSERT = (
     "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
+_INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
+
 Synchronous = Literal["NORMAL", "FULL"]
 
 
@@ -193,21 +195,38 @@ class SqliteEventStore:
 
     # -- writing ----------------------------------------------------------------
 
-    def append(self, thread_id: str, events: Sequence[NewEvent], *, expected_seq: int) -> list[EventRecord]:
+    def append(
+        self,
+        thread_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_seq: int,
+        snapshot: tuple[int, bytes] | None = None,
+    ) -> list[EventRecord]:
         if not isinstance(thread_id, str) or not thread_id:
             raise ValueError(f"thread_id must be a non-empty string, not {thread_id!r}")
         if not events:
             return []
+        if snapshot is not None and not expected_seq < snapshot[0] <= expected_seq + len(events):
+            raise ValueError(
+                f"a snapshot appended with events {expected_seq + 1}..{expected_seq + len(events)} "
+                f"must be at one of them, not at {snapshot[0]}"
+            )
         texts = [_payload_text(event) for event in events]
         faults.hit("store.before_append")
         try:
-            return self._append(thread_id, events, texts, expected_seq)
+            return self._append(thread_id, events, texts, expected_seq, snapshot)
         except BaseException:
             self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
             raise
 
     def _append(
-        self, thread_id: str, events: Sequence[NewEvent], texts: list[str], expected_seq: int
+        self,
+        thread_id: str,
+        events: Sequence[NewEvent],
+        texts: list[str],
+        expected_seq: int,
+        snapshot: tuple[int, bytes] | None,
     ) -> list[EventRecord]:
         with self._write("append") as conn:
             if thread_id not in self._lineage and self._thread_row(thread_id) is None:
@@ -245,6 +264,8 @@ class SqliteEventStore:
                 previous = digest
             conn.executemany(_INSERT, rows)
             (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            if snapshot is not None:
+                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), now))
         first_position = int(last_position) - len(rows) + 1
         return [
             EventRecord(
@@ -400,7 +421,7 @@ class SqliteEventStore:
             if seq > self._head_in(conn, thread_id, segments):
                 raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
             conn.execute(
-                "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)",
+                _INSERT_SNAPSHOT,
                 (owner, seq, bytes(payload), _now()),
             )
 

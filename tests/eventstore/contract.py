@@ -537,7 +537,31 @@ class EventStoreContract(abc.ABC):
         assert list(store.read_all()) == before
         assert store.verify("a").ok
 
+    def test_a_snapshot_appended_with_events_is_stored_in_the_same_transaction(self, store: EventStore) -> None:
+        store.append("t", events(2), expected_seq=0)
+        store.append("t", events(3, start=3), expected_seq=2, snapshot=(4, b'{"at": 4}'))
+        assert _snap(store, "t") == (4, b'{"at": 4}')
+
+    def test_a_stale_append_writes_neither_its_events_nor_its_snapshot(self, store: EventStore) -> None:
+        store.append("t", events(2), expected_seq=0)
+        with pytest.raises(ConcurrencyError):
+            store.append("t", events(2, start=3), expected_seq=1, snapshot=(3, b"{}"))
+        assert store.head("t") == 2
+        assert store.latest_snapshot("t") is None
+
+    @pytest.mark.parametrize("seq", [2, 5])
+    def test_a_snapshot_appended_with_events_must_be_at_one_of_them(self, store: EventStore, seq: int) -> None:
+        store.append("t", events(2), expected_seq=0)
+        with pytest.raises(ValueError, match="must be at one of them"):
+            store.append("t", events(2, start=3), expected_seq=2, snapshot=(seq, b"{}"))
+        assert store.head("t") == 2
+
     # -- verification -----------------------------------------------------------------------
+
+    def test_verifying_from_a_later_event_checks_only_the_tail(self, store: EventStore) -> None:
+        store.append("t", events(5), expected_seq=0)
+        report = store.verify("t", from_seq=4)
+        assert report.ok and report.events_checked == 2
 
     def test_an_untouched_thread_verifies(self, store: EventStore) -> None:
         store.append("t", events(3), expected_seq=0)
