@@ -73,7 +73,7 @@ class SqliteSaver:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         cache_size: int = 256,
-        snapshot_every: int = 100,
+        snapshot_every: int = 10,
         integrity: Literal["tail", "full", "off"] = "tail",
     ) -> None:
         if snapshot_every < 1:

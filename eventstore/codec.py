@@ -52,6 +52,21 @@ def _structure_str_or_int(data: Any, _: Any) -> str | int:
 converter.register_structure_hook(str | int, _structure_str_or_int)
 
 
+def _scalar_tuple(item_type: type[Any]) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """A fast path for ``tuple[str, ...]`` and ``tuple[int, ...]`` fields (checked, not converted)."""
+
+    def structure(data: Any, _: Any) -> tuple[Any, ...]:
+        if type(data) is not list or any(type(item) is not item_type for item in data):
+            raise CorruptLogError(f"expected a list of {item_type.__name__}, found {data!r:.80}")
+        return tuple(data)
+
+    return structure
+
+
+converter.register_structure_hook_func(lambda annotation: annotation == tuple[str, ...], _scalar_tuple(str))
+converter.register_structure_hook_func(lambda annotation: annotation == tuple[int, ...], _scalar_tuple(int))
+
+
 @attrs.frozen
 class _EventType:
     cls: type[Any]
