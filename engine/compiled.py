@@ -276,13 +276,16 @@ class CompiledStateGraph:
         if limit is not None and limit <= 0:
             return
         yielded = 0
-        for record in store.read_backward(settings.thread_id, before_seq=before_seq, types=[CHECKPOINT]):
-            checkpoint = CheckpointRecord.from_record(record)
+        cache = settings.saver.frames(self)
+        for view, parent in self.replayer.history(store, settings.thread_id, before_seq=before_seq, cache=cache):
+            checkpoint = view.checkpoint
+            assert checkpoint is not None
             metadata = checkpoint_metadata(checkpoint)
             if any(key not in metadata or metadata[key] != value for key, value in filters.items()):
                 continue
-            view = self.replayer.load(store, settings.thread_id, at=checkpoint, cache=settings.saver.frames(self))
-            yield build_snapshot(self, view, live=False, parent=self._parent(settings, checkpoint))
+            if parent is None and checkpoint.event.parent_seq is not None:
+                parent = self._parent(settings, checkpoint)
+            yield build_snapshot(self, view, live=False, parent=parent)
             yielded += 1
             if limit is not None and yielded >= limit:
                 return

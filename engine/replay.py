@@ -7,6 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -232,20 +233,73 @@ class Replayer:
         thread_id: str,
         target: CheckpointRecord,
         cache: FrameCache | None = None,
+        decoded: dict[int, Any] | None = None,
     ) -> Frame:
-        """Fold the path to ``target`` from its nearest cached or snapshotted ancestor (or the start)."""
+        """Fold the path to ``target`` from its nearest cached or snapshotted ancestor (or the start).
+
+        ``decoded`` (seq to event) lends events already decoded and receives the ones
+        this fold decodes, so a caller walking the same stretch decodes each once.
+        """
         cache = cache if cache is not None else FrameCache()
+        decoded = decoded if decoded is not None else {}
         path, frame = self._path_to(store, thread_id, target, cache)
         needed = {seq for checkpoint in path for seq in checkpoint.event.applied}
-        writes: dict[int, Any] = {}
-        if needed:
-            for record in store.read(thread_id, from_seq=min(needed), to_seq=max(needed), types=WRITE_EVENTS):
-                if record.seq in needed:
-                    writes[record.seq] = decode_event(record)
+        missing = needed.difference(decoded)
+        if missing:
+            for record in store.read(thread_id, from_seq=min(missing), to_seq=max(missing), types=WRITE_EVENTS):
+                if record.seq in missing:
+                    decoded[record.seq] = decode_event(record)
         for checkpoint in path:
-            frame = self.advance(frame, checkpoint.event, writes)
+            frame = self.advance(frame, checkpoint.event, decoded)
             cache[(thread_id, checkpoint.seq)] = frame
         return frame
+
+    def history(
+        self, store: EventStore, thread_id: str, *, before_seq: int | None, cache: FrameCache
+    ) -> Iterator[tuple[ThreadView, CheckpointRecord | None]]:
+        """Every checkpoint (before ``before_seq``) newest first, with its step's results and its parent.
+
+        One newest-first scan of the thread: the events after a checkpoint are its
+        results, its parent is usually the next checkpoint the scan meets, and
+        frames come from one fold per snapshot interval, so each event is read
+        and decoded about once. A parent the scan has not met yet (``None``) is
+        left to the caller to read.
+        """
+        results: list[EventRecord] = []
+        waiting: deque[tuple[CheckpointRecord, list[EventRecord]]] = deque()
+        seen: OrderedDict[int, CheckpointRecord] = OrderedDict()
+        decoded: dict[int, Any] = {}
+
+        def emit(checkpoint: CheckpointRecord, after: list[EventRecord]) -> tuple[ThreadView, CheckpointRecord | None]:
+            pending = Pending()
+            for record in reversed(after):
+                event = decoded.pop(record.seq, None) or decode_event(record)
+                if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
+                    pending.add(record.seq, event)
+            frame = self.frame_at(store, thread_id, checkpoint, cache, decoded)
+            view = ThreadView(thread_id=thread_id, last_seq=0, checkpoint=checkpoint, frame=frame, pending=pending)
+            parent_seq = checkpoint.event.parent_seq
+            return view, seen.get(parent_seq) if parent_seq is not None else None
+
+        for record in store.read_backward(thread_id, before_seq=before_seq):
+            if record.type != CHECKPOINT:
+                results.append(record)
+                continue
+            checkpoint = CheckpointRecord.from_record(record)
+            waiting.append((checkpoint, results))
+            results = []
+            seen[checkpoint.seq] = checkpoint
+            if len(seen) > 256:
+                seen.popitem(last=False)
+            while waiting:
+                oldest, after = waiting[0]
+                parent_seq = oldest.event.parent_seq
+                if parent_seq is not None and parent_seq not in seen and len(waiting) < 64:
+                    break  # its parent is further down: keep scanning
+                waiting.popleft()
+                yield emit(oldest, after)
+        while waiting:
+            yield emit(*waiting.popleft())
 
     def _path_to(
         self, store: EventStore, thread_id: str, target: CheckpointRecord, cache: FrameCache
