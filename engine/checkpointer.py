@@ -76,8 +76,10 @@ class SqliteSaver:
         snapshot_every: int = 10,
         integrity: Literal["tail", "full", "off"] = "tail",
     ) -> None:
-        if snapshot_every < 1:
-            raise ValueError(f"snapshot_every must be at least 1, not {snapshot_every}")
+        if not isinstance(snapshot_every, int) or isinstance(snapshot_every, bool) or snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be an integer of at least 1, not {snapshot_every!r}")
+        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
+            raise ValueError(f"cache_size must be an integer of at least 1, not {cache_size!r}")
         if integrity not in ("tail", "full", "off"):
             raise ValueError(f"integrity must be 'tail', 'full' or 'off', not {integrity!r}")
         self.snapshot_every = snapshot_every
@@ -87,8 +89,13 @@ class SqliteSaver:
         self._verified_lock = threading.Lock()
         if isinstance(conn, (str, Path, sqlite3.Connection)):
             self.store: EventStore = SqliteEventStore(conn, synchronous=synchronous)
-        else:
+        elif isinstance(conn, EventStore):
             self.store = conn
+        else:
+            raise TypeError(
+                "SqliteSaver takes a database path, an open sqlite3.Connection or an EventStore, "
+                f"not {type(conn).__qualname__}"
+            )
         self._caches: weakref.WeakKeyDictionary[object, FrameCache] = weakref.WeakKeyDictionary()
         self._cache_size = cache_size
 

@@ -130,9 +130,12 @@ class CompiledStateGraph:
         *,
         needs_thread: bool = True,
     ) -> RunSettings:
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(
+                "config must be a dict such as {'configurable': {'thread_id': ...}}, "
+                f"not {type(config).__qualname__}: {config!r:.80}"
+            )
         config = dict(config or {})
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, not {type(config).__qualname__}")
         configurable = config.get("configurable") or {}
         if not isinstance(configurable, Mapping):
             raise TypeError("config['configurable'] must be a dict")
@@ -273,6 +276,8 @@ class CompiledStateGraph:
             before_id = (before.get("configurable") or {}).get("checkpoint_id")
             if before_id is not None:
                 before_seq = resolve_checkpoint(store, settings.thread_id, str(before_id)).seq
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise TypeError(f"limit must be an integer or None, not {type(limit).__qualname__}: {limit!r:.40}")
         if limit is not None and limit <= 0:
             return
         yielded = 0

@@ -39,7 +39,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+_ROW_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, str, int, (str, bytes), str, str)
+_COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
+
+
 def _record(row: tuple[Any, ...]) -> EventRecord:
+    for value, expected, name in zip(row, _ROW_TYPES, _COLUMN_NAMES, strict=True):
+        if not isinstance(value, expected) or type(value) is bool:
+            raise CorruptLogError(
+                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
+                "the row was altered outside ledgergraph"
+            )
     payload = row[5]
     return EventRecord(
         thread_id=row[0],
@@ -462,7 +472,24 @@ class SqliteEventStore:
                 previous = self._hash_at(self._conn, segments, from_seq - 1)
         expected_seq = from_seq
         checked = 0
-        for record in self.read(thread_id, from_seq=from_seq):
+        records = self.read(thread_id, from_seq=from_seq)
+        while True:
+            try:
+                record = next(records, None)
+            except CorruptLogError as exc:
+                return VerifyReport(
+                    thread_id=thread_id,
+                    events_checked=checked,
+                    broken=BrokenLink(
+                        thread_id=thread_id,
+                        seq=expected_seq,
+                        expected="a well-formed row",
+                        found=str(exc),
+                        reason="the stored row cannot be read as an event",
+                    ),
+                )
+            if record is None:
+                break
             if record.seq != expected_seq:
                 return VerifyReport(
                     thread_id=thread_id,

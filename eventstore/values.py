@@ -23,6 +23,7 @@ import datetime as dt
 import decimal
 import enum
 import math
+import os
 import re
 import threading
 import uuid
@@ -244,8 +245,10 @@ _ZONE_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
 
 def _zone(key: Any) -> zoneinfo.ZoneInfo:
     """The IANA zone a payload names: a plain ``Area/City`` key, never a path or a dotted name."""
-    if type(key) is not str or not _ZONE_KEY.fullmatch(key):
+    if type(key) is not str or not _ZONE_KEY.fullmatch(key) or key.startswith(("_", "-", "+")):
         raise ValueError(f"{key!r} is not a time zone key")
+    if not any(os.path.isfile(os.path.join(root, key)) for root in zoneinfo.TZPATH):
+        raise ValueError(f"time zone {key!r} is not in this system's zone database")
     return zoneinfo.ZoneInfo(key)
 
 
