@@ -17,6 +17,7 @@ from engine.errors import (
     TaskError,
 )
 from engine.graph import StateGraph
+from engine.snapshot_audit import SnapshotMismatch, SnapshotReport
 from engine.types import Command, Interrupt, PregelTask, Send, StateSnapshot
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "PregelTask",
     "ResumeError",
     "Send",
+    "SnapshotMismatch",
+    "SnapshotReport",
     "SqliteSaver",
     "StateGraph",
     "StateSnapshot",

@@ -25,8 +25,10 @@ class FrameCache:
     stale; the bound only limits memory.
     """
 
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(self, capacity: int = 256, *, use_snapshots: bool = True) -> None:
         self.capacity = capacity
+        self.use_snapshots = use_snapshots
+        """False for a cache that must be filled by folding events only (to check snapshots against)."""
         self._items: OrderedDict[tuple[str, int], Frame] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -20,6 +20,7 @@ from engine.events import CHECKPOINT, Routing, StateUpdated, TaskCompleted, Writ
 from engine.loop import Invocation
 from engine.planning import in_path_order, next_names
 from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
+from engine.snapshot_audit import SnapshotReport, verify_snapshots
 from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot
 from engine.tasks import Router
 from engine.types import Command, StateSnapshot
@@ -399,6 +400,17 @@ class CompiledStateGraph:
         if head is None:
             return {"configurable": {"thread_id": new_id, "checkpoint_ns": ""}}
         return checkpoint_config(new_id, CheckpointRecord.from_record(head).id)
+
+    def verify_snapshots(self, config: Mapping[str, Any] | None = None) -> SnapshotReport:
+        """Replay the thread in ``config`` (or every thread) from its first event and compare each snapshot."""
+        saver = self.checkpointer
+        if saver is None:
+            raise ValueError("verify_snapshots needs a graph compiled with a checkpointer")
+        if config is None:
+            thread_ids = [info.thread_id for info in saver.store.list_threads()]
+        else:
+            thread_ids = [self._settings(config, ()).thread_id]
+        return verify_snapshots(self.replayer, saver.store, thread_ids)
 
     def lineage(self, config: Mapping[str, Any]) -> list[ForkPoint]:
         """The thread and its ancestors: for each, the (thread, checkpoint) it was forked from."""

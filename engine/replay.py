@@ -307,7 +307,7 @@ class Replayer:
         """The checkpoints after the nearest known frame up to ``target``, oldest first, and that frame."""
         path: list[CheckpointRecord] = []
         ancestors: Iterator[EventRecord] | None = None
-        looked = False
+        looked = not cache.use_snapshots
         snapshot: SnapshotRecord | None = None
         checkpoint = target
         while True:
