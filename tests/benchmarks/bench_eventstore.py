@@ -38,17 +38,16 @@ Superstep = list[NewEvent]
 
 _RAW_SCHEMA = """
 CREATE TABLE events (
-    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER PRIMARY KEY,
     thread_id TEXT NOT NULL,
-    seq INTEGER NOT NULL CHECK (seq >= 1),
+    seq INTEGER NOT NULL,
     type TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     payload TEXT NOT NULL,
     hash TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    UNIQUE (thread_id, seq)
+    recorded_at TEXT NOT NULL
 );
-CREATE INDEX events_by_type ON events (thread_id, type, seq);
+CREATE UNIQUE INDEX events_by_thread ON events (thread_id, seq);
 """
 
 
