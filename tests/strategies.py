@@ -8,6 +8,7 @@ layer's tests draw from the same vocabulary. Sections:
 - engine graphs: resume values, answer batches, and small random graphs with a builder
 - projections: random user sessions (``RunOp`` scripts) and catch-up chunk sizes
 - time travel: small DAGs whose nodes ask questions, inputs, and fork/update/replay scripts
+- hostile databases: payload rows an attacker could write, and crafted tagged objects naming code
 """
 
 from __future__ import annotations
@@ -478,3 +479,137 @@ run_scripts = st.lists(run_ops, min_size=1, max_size=12)
 
 chunk_sizes = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=12)
 """How many events a projection runner may apply per call, one call after each action (cycled)."""
+
+# ---------------------------------------------------------------------------------------------
+# hostile databases: what an attacker with write access to the file could put in a payload row
+# ---------------------------------------------------------------------------------------------
+
+DANGEROUS_NAMES = (
+    "os.system",
+    "os.popen",
+    "subprocess.Popen",
+    "subprocess.run",
+    "builtins.eval",
+    "builtins.exec",
+    "builtins.__import__",
+    "importlib.import_module",
+    "pickle.loads",
+    "posix.system",
+    "shutil.rmtree",
+    "ctypes.CDLL",
+    "__builtins__",
+    "os",
+)
+"""Names of code a crafted payload may try to reach."""
+
+
+def crafted_objects(canary: str) -> st.SearchStrategy[Any]:
+    """Tagged objects naming code (each would create ``canary`` if run), and malformed tagged objects."""
+    command = f"touch {canary}"
+    argv = ["touch", canary]
+    named = st.sampled_from(DANGEROUS_NAMES)
+    code_calls = st.one_of(
+        st.builds(lambda t: {"__lg__": "obj", "type": t, "fields": {"command": command}}, named),
+        st.builds(lambda t: {"__lg__": "obj", "type": t, "fields": {"args": argv, "shell": False}}, named),
+        st.builds(lambda t: {"__lg__": "custom", "type": t, "v": argv}, named),
+        st.builds(lambda t: {"__lg__": "custom", "type": t, "v": command}, named),
+        st.builds(lambda t: {"__lg__": "enum", "type": t, "v": command}, named),
+        st.builds(lambda t: {"__lg__": t, "type": t, "v": command, "args": argv}, named),
+        st.builds(lambda t: {"__lg__": "datetime", "v": "2024-01-01T00:00:00", "tz": t}, named),
+        st.just({"__lg__": "datetime", "v": "2024-01-01T00:00:00", "tz": "../../../../etc/passwd"}),
+        st.just({"__lg__": "obj", "type": ["os", "system"], "fields": {"command": command}}),
+        st.just({"__lg__": "obj", "type": {"__lg__": "str", "utf8": "b3Muc3lzdGVt"}, "fields": {}}),
+        st.just({"__lg__": "obj", "type": "engine.types.Command", "fields": {"goto": command}}),
+    )
+    malformed = st.sampled_from(
+        [
+            {"__lg__": "tuple", "items": 5},
+            {"__lg__": "tuple"},
+            {"__lg__": "dict", "items": [[[1, 2], 3]]},
+            {"__lg__": "dict", "items": [[1]]},
+            {"__lg__": "set", "items": [[1], {"a": 1}]},
+            {"__lg__": "frozenset", "items": "abc"},
+            {"__lg__": "str", "utf8": "not base64!"},
+            {"__lg__": "str", "utf8": 7},
+            {"__lg__": "int", "v": "9" * 5000},
+            {"__lg__": "int", "hex": "0x" + "f" * 20},
+            {"__lg__": "int", "hex": 5},
+            {"__lg__": "int", "v": "__import__('os')"},
+            {"__lg__": "float", "v": "1e999"},
+            {"__lg__": "float", "v": 1.5},
+            {"__lg__": "bytes", "b64": "%%%"},
+            {"__lg__": "bytearray", "b64": None},
+            {"__lg__": "date", "v": "yesterday"},
+            {"__lg__": "time", "v": "25:61"},
+            {"__lg__": "datetime", "v": 0},
+            {"__lg__": "timedelta", "v": [10**18, 0, 0]},
+            {"__lg__": "timedelta", "v": "1 day"},
+            {"__lg__": "uuid", "v": "not-a-uuid"},
+            {"__lg__": "decimal", "v": ["1"]},
+            {"__lg__": "decimal", "v": "1e999999999999999999"},
+            {"__lg__": "obj", "type": "tests.strategies.Point", "fields": {"nope": 1}},
+            {"__lg__": "obj", "type": "tests.strategies.Point", "fields": [1, 2]},
+            {"__lg__": "enum", "type": "tests.strategies.Color", "v": "purple"},
+            {"__lg__": "custom", "type": "tests.strategies.Money", "v": {"__lg__": "os.system"}},
+            {"__lg__": None},
+            {"__lg__": 1},
+            {"__lg__": ["tuple"]},
+            {"__lg__": "unknown-tag"},
+        ]
+    )
+    return code_calls | malformed
+
+
+def hostile_json(canary: str) -> st.SearchStrategy[Any]:
+    """Arbitrary JSON with crafted tagged objects anywhere inside it."""
+    leaves = json_scalars | st.text(max_size=4) | crafted_objects(canary)
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=8,
+    )
+
+
+def hostile_payloads(canary: str) -> st.SearchStrategy[bytes]:
+    """Whole payload rows: random bytes, broken JSON, JSON of the wrong shape, or hostile JSON."""
+    return st.one_of(
+        st.binary(max_size=64),
+        st.text(max_size=64).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from(
+            [b"", b"{", b"[]", b"null", b"1e999999", b'{"a": 1}x', b"\xff\xfe{}", b"[" * 5000 + b"]" * 5000]
+        ),
+        hostile_json(canary).map(lambda v: orjson.dumps(v)),
+    )
+
+
+@attrs.frozen
+class RowMutation:
+    """How to rewrite one event row: which row, and what to put in its payload, type and schema version.
+
+    ``graft`` replaces one value inside the row's real payload (the ``at``-th node of
+    its JSON tree, modulo their number) rather than the whole payload; ``rechain``
+    recomputes the hash chain from that row on, as an attacker who knows the layout would.
+    """
+
+    row: int
+    payload: bytes | None
+    graft: Any
+    at: int
+    type: str | None
+    schema_version: Any
+    rechain: bool
+
+
+def row_mutations(canary: str, event_types: Sequence[str]) -> st.SearchStrategy[RowMutation]:
+    return st.builds(
+        RowMutation,
+        row=st.integers(min_value=0, max_value=10_000),
+        payload=st.none() | hostile_payloads(canary),
+        graft=hostile_json(canary),
+        at=st.integers(min_value=0, max_value=10_000),
+        type=st.none() | st.sampled_from(list(event_types)) | st.text(max_size=6),
+        schema_version=st.none()
+        | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+        | st.sampled_from(["1", "x", 1.5]),
+        rechain=st.booleans(),
+    )
