@@ -64,21 +64,44 @@ def _frame_json(frame: Frame, graph_fingerprint: str) -> bytes:
 
 
 def decode_frame(payload: bytes, graph_fingerprint: str) -> Frame | None:
-    """The frame in a snapshot, or None if it was made by another graph or format (or is unreadable)."""
+    """The frame in a snapshot, or None if it was made by another graph or format, or is malformed.
+
+    A snapshot is only a cache: one that cannot be trusted is ignored and the
+    state is folded from the events instead.
+    """
     try:
         if payload.startswith(_COMPRESSED):
             payload = zlib.decompress(payload[1:])
         data: Any = jsonio.loads(payload)
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("graph") != graph_fingerprint:
             return None
-        return Frame(
-            values=decode_value(data["values"]),
-            pull=tuple(data["pull"]),
-            push=tuple(SendPacket(node=node, arg=decode_value(arg)) for node, arg in data["push"]),
-            joins={key: frozenset(seen) for key, seen in data["joins"].items()},
-            has_input=bool(data["has_input"]),
-            start_input=decode_value(data["start_input"]),
-            step=int(data["step"]),
+        values = decode_value(data["values"])
+        pull, push, joins = data["pull"], data["push"], data["joins"]
+        well_formed = (
+            isinstance(values, dict)
+            and all(type(key) is str for key in values)
+            and _strings(pull)
+            and isinstance(push, list)
+            and all(isinstance(p, list) and len(p) == 2 and type(p[0]) is str for p in push)
+            and isinstance(joins, dict)
+            and all(_strings(seen) for seen in joins.values())
+            and type(data["step"]) is int
+            and type(data["has_input"]) is bool
         )
-    except (CorruptLogError, SerializationError, KeyError, TypeError, ValueError, zlib.error):
+        if not well_formed:
+            return None
+        return Frame(
+            values=values,
+            pull=tuple(pull),
+            push=tuple(SendPacket(node=node, arg=decode_value(arg)) for node, arg in push),
+            joins={key: frozenset(seen) for key, seen in joins.items()},
+            has_input=data["has_input"],
+            start_input=decode_value(data["start_input"]),
+            step=data["step"],
+        )
+    except (CorruptLogError, SerializationError, KeyError, TypeError, ValueError, AttributeError, zlib.error):
         return None
+
+
+def _strings(items: Any) -> bool:
+    return isinstance(items, list) and all(type(item) is str for item in items)

@@ -23,6 +23,7 @@ from engine.events import (
     InterruptRaised,
     ResumeAnswer,
     ResumeRecorded,
+    Routing,
     RunPaused,
     StateUpdated,
     TaskCompleted,
@@ -30,7 +31,7 @@ from engine.events import (
 )
 from engine.frames import decode_frame, fingerprint
 from engine.planning import Frame, barrier, checkpoint_seq
-from eventstore import EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
+from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
 
 
 @attrs.frozen(kw_only=True)
@@ -133,7 +134,7 @@ class Replayer:
             )
         if event.source == "fork":
             return attrs.evolve(frame, step=event.step)
-        applied = [writes[seq] for seq in event.applied]
+        applied = [_write_event(writes, seq, event) for seq in event.applied]
         for command in applied:
             if isinstance(command, StateUpdated) and command.kind == "command":
                 frame = barrier(
@@ -156,7 +157,7 @@ class Replayer:
                 frame,
                 self.channels,
                 self.joins,
-                [(w, type(r)(), n) for w, r, n in updates],
+                [(w, Routing(), n) for w, _, n in updates],
                 consume=True,
                 step=event.step,
             )
@@ -327,6 +328,8 @@ class Replayer:
             wanted = checkpoint.event.parent_seq
             if wanted is None:
                 return path[::-1], self.initial
+            if wanted >= seq:
+                raise CorruptLogError(f"checkpoint {checkpoint.id} names a parent ({wanted}) that is not before it")
             if ancestors is None:
                 ancestors = store.read_backward(thread_id, before_seq=wanted + 1, types=[CHECKPOINT])
             checkpoint = _next_at(ancestors, wanted, thread_id)
@@ -340,7 +343,17 @@ def _next_at(records: Iterator[EventRecord], seq: int, thread_id: str) -> Checkp
         if record.seq == seq:
             return CheckpointRecord.from_record(record)
         break
-    raise CheckpointNotFound(f"thread {thread_id!r}: checkpoint event {seq} is missing from the log")
+    raise CorruptLogError(f"thread {thread_id!r}: the checkpoint at event {seq}, a parent of a later one, is missing")
+
+
+def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointCommitted) -> TaskCompleted | StateUpdated:
+    """An event a checkpoint says it applied; anything else means the log was altered."""
+    event = writes.get(seq)
+    if not isinstance(event, (TaskCompleted, StateUpdated)):
+        raise CorruptLogError(
+            f"checkpoint {checkpoint.id} applies event {seq}, which is not a write event of this thread"
+        )
+    return event
 
 
 def resolve_checkpoint(store: EventStore, thread_id: str, checkpoint: str) -> CheckpointRecord:
