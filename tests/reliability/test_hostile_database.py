@@ -57,7 +57,8 @@ CLEAN = (CorruptLogError, SerializationError)
 THREADS = ("done", "waiting", "fork")
 MUTABLE_THREADS = ("done", "waiting")
 """Threads whose rows are rewritten (the fork reads part of ``done`` as its own prefix)."""
-FORBIDDEN_MODULES = {"os", "posix", "subprocess", "pickle", "marshal", "shutil", "ctypes", "pty", "importlib", "socket"}
+FORBIDDEN_MODULES = {"os", "posix", "subprocess", "pickle", "marshal", "shutil", "ctypes", "pty", "socket", "builtins"}
+"""Modules a crafted payload names; reading a log must never import them (nor import them by name)."""
 
 hostile_settings = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
