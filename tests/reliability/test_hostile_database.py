@@ -428,3 +428,92 @@ def test_injection_text_in_filter_values_thread_ids_and_checkpoint_ids_is_only_d
         assert after[: len(before)] == before
         assert {r[0] for r in after[len(before) :]} == {evil}
         assert store.verify(evil).ok and store.verify("t").ok
+
+
+# -- rows that decode but do not fit together: what the fuzzing above finds, spelled out ----------------------
+
+
+def edit_event(
+    thread_id: str, seq: int, edit: Callable[[dict[str, Any]], None]
+) -> Callable[[sqlite3.Connection], None]:
+    """Change one event's payload, recompute the chain after it, and drop the snapshots (so reads fold it)."""
+
+    def rewrite(conn: sqlite3.Connection) -> None:
+        (payload,) = conn.execute(
+            "SELECT payload FROM events WHERE thread_id = ? AND seq = ?", (thread_id, seq)
+        ).fetchone()
+        data = orjson.loads(payload)
+        edit(data)
+        conn.execute(
+            "UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?",
+            (orjson.dumps(data).decode(), thread_id, seq),
+        )
+        rechain(conn, thread_id, seq)
+        conn.execute("DELETE FROM snapshots")
+
+    return rewrite
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        target: Any = data
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return edit
+
+
+# In thread "done": 3 and 5 are checkpoints; 4 is prepare's TaskCompleted, writing log, total and last.
+INCONSISTENT = {
+    "a checkpoint folds an event that does not exist": edit_event("done", 5, _set(("applied",), [999])),
+    "a checkpoint folds an event that is not a write": edit_event("done", 5, _set(("applied",), [3])),
+    "a checkpoint's parent is not a checkpoint": edit_event("done", 5, _set(("parent_seq",), 4)),
+    "a stored write names a key the state does not have": edit_event("done", 4, _set(("writes", 0, "key"), "bogus")),
+    "a stored write the reducer cannot apply": edit_event("done", 4, _set(("writes", 1, "value"), None)),
+}
+
+
+@pytest.mark.parametrize("case", list(INCONSISTENT))
+def test_events_that_decode_but_do_not_fit_together_read_as_a_corrupt_log(base_db: Path, case: str) -> None:
+    with hostile_copy(base_db, INCONSISTENT[case]) as path, SqliteSaver(path) as saver:
+        with SqliteEventStore(path) as store:
+            assert store.verify("done").ok, "the attacker recomputed the chain"
+        graph = _workflow.build(saver)
+        with pytest.raises(CorruptLogError):
+            graph.get_state(_workflow.config_of("done"))
+        with pytest.raises(CorruptLogError):
+            list(graph.get_state_history(_workflow.config_of("done")))
+
+
+BAD_FRAMES = {
+    "joins is not an object": {"joins": None},
+    "values is not an object": {"values": None},
+    "values is a list": {"values": [1, 2]},
+    "pull is not a list": {"pull": 5},
+    "push holds no pairs": {"push": ["x"]},
+    "step is text": {"step": "x"},
+    "has_input is a list": {"has_input": []},
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FRAMES))
+def test_a_snapshot_row_of_the_wrong_shape_is_ignored_or_reads_as_a_corrupt_log(base_db: Path, case: str) -> None:
+    def rewrite(conn: sqlite3.Connection) -> None:
+        for thread_id, seq, payload in conn.execute("SELECT thread_id, seq, payload FROM snapshots").fetchall():
+            frame = {**orjson.loads(payload), **BAD_FRAMES[case]}
+            conn.execute(
+                "UPDATE snapshots SET payload = ? WHERE thread_id = ? AND seq = ?",
+                (orjson.dumps(frame).decode(), thread_id, seq),
+            )
+
+    with SqliteSaver(base_db) as saver:
+        graph = _workflow.build(saver)
+        clean = [graph.get_state(_workflow.config_of(t)).values for t in THREADS]
+    with hostile_copy(base_db, rewrite) as path, SqliteSaver(path) as saver:
+        graph = _workflow.build(saver)
+        try:
+            found = [graph.get_state(_workflow.config_of(t)).values for t in THREADS]
+        except CorruptLogError:
+            return
+        assert found == clean, "a malformed snapshot changed the state read"
