@@ -15,7 +15,7 @@ import attrs
 
 from engine.channels import Channel
 from engine.checkpointer import FrameCache
-from engine.errors import CheckpointNotFound
+from engine.errors import CheckpointNotFound, InvalidUpdateError
 from engine.events import (
     CHECKPOINT,
     WRITE_EVENTS,
@@ -123,7 +123,20 @@ class Replayer:
     # -- one step of the fold ------------------------------------------------
 
     def advance(self, frame: Frame, event: CheckpointCommitted, writes: Mapping[int, Any]) -> Frame:
-        """The frame of checkpoint ``event`` given its parent's frame and its applied write events."""
+        """The frame of checkpoint ``event`` given its parent's frame and its applied write events.
+
+        Stored writes that this graph cannot apply (an unknown key, a reducer that
+        rejects the value) mean the log does not fit the graph: ``CorruptLogError``.
+        """
+        try:
+            return self._advance(frame, event, writes)
+        except InvalidUpdateError as exc:
+            raise CorruptLogError(
+                f"checkpoint {event.id} cannot be rebuilt with this graph: {exc} (the log was altered, or it was "
+                "written by a graph with other state keys or reducers)"
+            ) from None
+
+    def _advance(self, frame: Frame, event: CheckpointCommitted, writes: Mapping[int, Any]) -> Frame:
         if event.source == "input":
             return Frame(
                 values=frame.values,

@@ -147,8 +147,14 @@ def _paths(tree: Any, here: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 
 
 def graft(payload: bytes, value: Any, at: int) -> bytes:
-    """The payload with its ``at``-th JSON node (modulo their number) replaced by ``value``."""
-    tree = orjson.loads(payload)
+    """The payload with its ``at``-th JSON node (modulo their number) replaced by ``value``.
+
+    A payload an earlier mutation already made unreadable is left as it is.
+    """
+    try:
+        tree = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload
     paths = list(_paths(tree))
     path = paths[at % len(paths)]
     if not path:
