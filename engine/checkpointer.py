@@ -151,7 +151,7 @@ class SqliteSaver:
             self._unsnapshotted[thread_id] = before + payload_bytes * (not snapshotted)
 
     def snapshot_for(
-        self, thread_id: str, step: int, encode: Callable[[], bytes], *, head: bool, pending_bytes: int
+        self, thread_id: str, step: int, encode: Callable[[], tuple[bytes, int]], *, head: bool, pending_bytes: int
     ) -> bytes | None:
         """The snapshot to append with a step's events, if one is due and worth its bytes.
 
@@ -162,12 +162,13 @@ class SqliteSaver:
         if step <= 0 or not (head or step % self.snapshot_every == 0):
             return None
         try:
-            payload = encode()
+            payload, size = encode()
         except EventStoreError:
             return None  # a reducer produced a value the log cannot hold: fold instead
         with self._verified_lock:
             since = self._unsnapshotted.get(thread_id, 0) + pending_bytes
-        return payload if len(payload) <= SNAPSHOT_WEIGHT * since else None
+        # Judged by the state's plain size, so compression saves bytes without making snapshots more frequent.
+        return payload if size <= SNAPSHOT_WEIGHT * since else None
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""

@@ -39,12 +39,15 @@ COMPRESS_ABOVE = 2048
 _COMPRESSED = b"z"
 
 
-def encode_frame(frame: Frame, graph_fingerprint: str) -> bytes:
-    """A frame as snapshot bytes, compressed when large (``SerializationError`` if a value cannot be held)."""
+def encode_frame(frame: Frame, graph_fingerprint: str) -> tuple[bytes, int]:
+    """A frame as snapshot bytes (compressed when large) and its size before compression.
+
+    Raises ``SerializationError`` if the frame holds a value the log could not.
+    """
     raw = _frame_json(frame, graph_fingerprint)
     if len(raw) > COMPRESS_ABOVE:
-        return _COMPRESSED + zlib.compress(raw, 1)
-    return raw
+        return _COMPRESSED + zlib.compress(raw, 1), len(raw)
+    return raw, len(raw)
 
 
 def _frame_json(frame: Frame, graph_fingerprint: str) -> bytes:
