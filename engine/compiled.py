@@ -16,9 +16,9 @@ from engine.channels import MISSING
 from engine.checkpointer import InMemorySaver, SqliteSaver
 from engine.constants import DEFAULT_RECURSION_LIMIT, END, INTERRUPT_KEY, START
 from engine.errors import InvalidUpdateError
-from engine.events import CHECKPOINT, Routing, StateUpdated, TaskCompleted, Write
+from engine.events import CHECKPOINT, CheckpointCommitted, Routing, StateUpdated, TaskCompleted, Write
 from engine.loop import Invocation
-from engine.planning import in_path_order, next_names
+from engine.planning import in_path_order, new_checkpoint_id, next_names
 from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
 from engine.snapshot_audit import SnapshotReport, verify_snapshots
 from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot
@@ -339,9 +339,6 @@ class CompiledStateGraph:
             clear_tasks=clear,
             actor=settings.metadata,
         )
-        from engine.events import CheckpointCommitted
-        from engine.planning import new_checkpoint_id
-
         applied = (*commands, *(seq for seq, _ in in_path_order(siblings)), base_seq + 1)
         checkpoint_seq = base_seq + 2
         new = CheckpointCommitted(

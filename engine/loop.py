@@ -24,12 +24,10 @@ from engine.events import (
     InterruptRaised,
     ResumeAnswer,
     ResumeRecorded,
-    Routing,
     RunPaused,
     StateUpdated,
     TaskCompleted,
     TaskFailed,
-    Write,
 )
 from engine.frames import encode_frame
 from engine.planning import Frame, PlannedTask, barrier, in_path_order, new_checkpoint_id, next_names, plan, value_hash
@@ -199,18 +197,7 @@ class Invocation:
         return True
 
     def _stage_command_update(self, command: Command[Any]) -> None:
-        from engine.tasks import _command_update
-
-        router = self.graph.router
-        update = _command_update(router, command.update, "Command input") or {}
-        writes = tuple(Write(key=k, value=v) for k, v in update.items())
-        routing = Routing()
-        goto = command.goto if isinstance(command.goto, (list, tuple)) else [command.goto]
-        if goto:
-            triggers: list[str] = []
-            sends: list[Any] = []
-            router._add_destinations("Command input", [g for g in goto if g is not None], triggers, sends, "goto")
-            routing = Routing(triggers=tuple(triggers), sends=tuple(sends))
+        writes, routing = self.graph.router.command_input(command)
         assert self.checkpoint is not None
         event = StateUpdated(
             checkpoint_seq=self.checkpoint.seq,

@@ -88,6 +88,15 @@ class Router:
             triggers=tuple(dict.fromkeys(triggers)), sends=tuple(sends), joins=tuple(self.joins_of.get(node, ()))
         )
 
+    def command_input(self, command: Command[Any]) -> tuple[tuple[Write, ...], Routing]:
+        """The writes and routing of a ``Command(update=..., goto=...)`` sent as graph input."""
+        update = _command_update(self, command.update, "Command input") or {}
+        writes = tuple(Write(key=k, value=v) for k, v in update.items())
+        triggers: list[str] = []
+        sends: list[SendPacket] = []
+        self._add_destinations("Command input", _as_list(command.goto), triggers, sends, "goto")
+        return writes, Routing(triggers=tuple(triggers), sends=tuple(sends))
+
     def _add_destinations(
         self, node: str, items: Sequence[Any], triggers: list[str], sends: list[SendPacket], what: str
     ) -> None:
