@@ -145,7 +145,7 @@ def _run_in_scope(
     t0 = time.perf_counter()
 
     def elapsed() -> float:
-        return (time.perf_counter() - t0) * 1000.0
+        return round((time.perf_counter() - t0) * 1000.0, 3)  # microseconds are precision enough
 
     try:
         if task.is_start:
