@@ -9,9 +9,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.planning import Frame
+
+if TYPE_CHECKING:
+    from engine.replay import CheckpointRecord
 from eventstore import CorruptLogError, EventStore, EventStoreError, SqliteEventStore
 
 SNAPSHOT_WEIGHT = 4
@@ -30,7 +33,19 @@ class FrameCache:
         self.use_snapshots = use_snapshots
         """False for a cache that must be filled by folding events only (to check snapshots against)."""
         self._items: OrderedDict[tuple[str, int], Frame] = OrderedDict()
+        self._records: OrderedDict[tuple[str, int], CheckpointRecord] = OrderedDict()
         self._lock = threading.Lock()
+
+    def remember(self, thread_id: str, checkpoint: CheckpointRecord) -> None:
+        """Keep a checkpoint record seen while folding (parents are looked up here before the log)."""
+        with self._lock:
+            self._records[(thread_id, checkpoint.seq)] = checkpoint
+            while len(self._records) > self.capacity:
+                self._records.popitem(last=False)
+
+    def record(self, thread_id: str, seq: int) -> CheckpointRecord | None:
+        with self._lock:
+            return self._records.get((thread_id, seq))
 
     def get(self, key: tuple[str, int]) -> Frame | None:
         with self._lock:
@@ -49,6 +64,7 @@ class FrameCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._records.clear()
 
 
 class SqliteSaver:

@@ -246,6 +246,9 @@ class CompiledStateGraph:
         parent_seq = checkpoint.event.parent_seq
         if parent_seq is None:
             return None
+        known = settings.saver.frames(self).record(settings.thread_id, parent_seq)
+        if known is not None:
+            return known
         for record in settings.saver.store.read(settings.thread_id, from_seq=parent_seq, to_seq=parent_seq):
             return CheckpointRecord.from_record(record)
         return None

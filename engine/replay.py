@@ -101,6 +101,7 @@ class ThreadView:
 
     thread_id: str
     last_seq: int
+    """The thread's last event when loaded at its head; 0 for a view of a past checkpoint."""
     checkpoint: CheckpointRecord | None
     frame: Frame
     pending: Pending
@@ -204,7 +205,6 @@ class Replayer:
         """The thread at checkpoint ``at`` (default: its head) with that checkpoint's pending results."""
         if at is None:
             return self._load_head(store, thread_id, cache)
-        last_seq = store.head(thread_id)
         pending = Pending()
         for record in store.read(thread_id, from_seq=at.seq + 1):
             if record.type == CHECKPOINT:
@@ -213,7 +213,7 @@ class Replayer:
             if getattr(event, "checkpoint_seq", None) == at.seq:
                 pending.add(record.seq, event)
         frame = self.frame_at(store, thread_id, at, cache)
-        return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=at, frame=frame, pending=pending)
+        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=at, frame=frame, pending=pending)
 
     def _load_head(self, store: EventStore, thread_id: str, cache: FrameCache | None) -> ThreadView:
         """The head in one newest-first scan: the last event, the results since the head, the head itself."""
@@ -338,6 +338,7 @@ class Replayer:
                     cache[(thread_id, seq)] = frame
                     return path[::-1], frame
             path.append(checkpoint)
+            cache.remember(thread_id, checkpoint)
             wanted = checkpoint.event.parent_seq
             if wanted is None:
                 return path[::-1], self.initial
