@@ -220,13 +220,17 @@ class Replayer:
         last_seq = 0
         since_head: list[EventRecord] = []
         head: CheckpointRecord | None = None
+        cache = cache if cache is not None else FrameCache()
         try:
-            for record in store.read_backward(thread_id):
+            records = store.read_backward(thread_id)
+            for record in records:
                 last_seq = last_seq or record.seq
                 if record.type == CHECKPOINT:
                     head = CheckpointRecord.from_record(record)
                     break
                 since_head.append(record)
+            if head is not None and head.event.parent_seq is not None:
+                self._remember_parent(records, head, head.event.parent_seq, thread_id, cache)
         except ThreadNotFound:
             pass
         if head is None:
@@ -240,6 +244,18 @@ class Replayer:
                 pending.add(record.seq, event)
         frame = self.frame_at(store, thread_id, head, cache)
         return ThreadView(thread_id=thread_id, last_seq=last_seq, checkpoint=head, frame=frame, pending=pending)
+
+    @staticmethod
+    def _remember_parent(
+        records: Iterator[EventRecord], head: CheckpointRecord, parent_seq: int, thread_id: str, cache: FrameCache
+    ) -> None:
+        """Look a few events further down the scan for the head's parent (usually two events away)."""
+        for looked, record in enumerate(records):
+            if record.seq < parent_seq or looked >= 8:
+                return
+            if record.seq == parent_seq and record.type == CHECKPOINT:
+                cache.remember(thread_id, CheckpointRecord.from_record(record))
+                return
 
     def frame_at(
         self,

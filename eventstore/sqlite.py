@@ -384,11 +384,16 @@ class SqliteEventStore:
     def read_backward(
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
-        segments = self._segments(thread_id)
         upper = _NO_END if before_seq is None else before_seq - 1
         type_sql, type_params = _type_filter(types)
+        # A thread's own events all come after its fork point, so the newest ones can be read
+        # before its lineage is looked up; the lineage is needed only once they run out.
+        segments = self._lineage.get(thread_id) or ((thread_id, 1, _NO_END),)
         page = FIRST_PAGE
-        for seg_thread, lo, hi in reversed(segments):
+        looked_up = thread_id in self._lineage
+        index = len(segments) - 1
+        while index >= 0:
+            seg_thread, lo, hi = segments[index]
             stop = min(hi, upper)
             while stop >= lo:
                 rows = self._query(
@@ -402,6 +407,12 @@ class SqliteEventStore:
                     break
                 stop = rows[-1][1] - 1
                 page = min(PAGE, page * 4)
+            if not looked_up:
+                looked_up = True
+                segments = self._segments(thread_id)  # raises ThreadNotFound for an unknown thread
+                upper = min(upper, segments[-1][1] - 1)
+                index = len(segments) - 1
+            index -= 1
 
     def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[EventRecord]:
         remaining = limit
@@ -436,21 +447,29 @@ class SqliteEventStore:
             )
 
     def latest_snapshot(self, thread_id: str, *, at_most: int | None = None) -> SnapshotRecord | None:
-        segments = self._segments(thread_id)
         upper = _NO_END if at_most is None else at_most
-        for seg_thread, lo, hi in reversed(segments):
-            if lo > upper:
-                continue
-            rows = self._query(
-                "SELECT thread_id, seq, payload, created_at FROM snapshots "
-                "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
-                (seg_thread, lo, min(hi, upper)),
-            )
-            if rows:
-                t, seq, payload, created = rows[0]
-                raw = payload.encode("utf-8") if type(payload) is str else bytes(payload)
-                return SnapshotRecord(thread_id=t, seq=seq, payload=raw, created_at=created)
+        # Snapshots stored under a thread are of its own events: look there before its lineage.
+        own = self._snapshot_in(thread_id, 1, upper)
+        if own is not None:
+            return own
+        for seg_thread, lo, hi in reversed(self._segments(thread_id)[:-1]):
+            if lo <= upper:
+                found = self._snapshot_in(seg_thread, lo, min(hi, upper))
+                if found is not None:
+                    return found
         return None
+
+    def _snapshot_in(self, thread_id: str, lo: int, hi: int) -> SnapshotRecord | None:
+        rows = self._query(
+            "SELECT thread_id, seq, payload, created_at FROM snapshots "
+            "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
+            (thread_id, lo, hi),
+        )
+        if not rows:
+            return None
+        t, seq, payload, created = rows[0]
+        raw = payload.encode("utf-8") if type(payload) is str else bytes(payload)
+        return SnapshotRecord(thread_id=t, seq=seq, payload=raw, created_at=created)
 
     def delete_snapshots(self, thread_id: str | None = None) -> int:
         with self._write("delete snapshots") as conn:
