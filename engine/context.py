@@ -32,10 +32,6 @@ class TaskScope:
 _scope: ContextVar[TaskScope | None] = ContextVar("ledgergraph_task_scope", default=None)
 
 
-def current_scope() -> TaskScope | None:
-    return _scope.get()
-
-
 def enter_scope(scope: TaskScope) -> None:
     _scope.set(scope)
 

@@ -31,12 +31,11 @@ from engine.events import (
 )
 from engine.frames import encode_frame
 from engine.planning import Frame, PlannedTask, barrier, in_path_order, new_checkpoint_id, next_names, plan, value_hash
-from engine.replay import CheckpointRecord, Pending, ThreadView, resolve_checkpoint
+from engine.replay import CheckpointRecord, Pending, resolve_checkpoint
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
-from engine.types import Command, Interrupt
+from engine.types import Command
 from eventstore import (
-    EventRecord,
     NewEvent,
     SerializationError,
     encode_event,
@@ -64,17 +63,15 @@ class Invocation:
         self.cache = settings.saver.frames(graph)
         settings.saver.check_integrity(self.thread_id)
         self.batch: list[NewEvent] = []
-        self.view: ThreadView = graph.replayer.load(self.store, self.thread_id, cache=self.cache)
-        self.base_seq = self.view.last_seq
-        self.checkpoint: CheckpointRecord | None = self.view.checkpoint
-        self.frame: Frame = graph.replayer.effective(self.view)
-        self.pending: Pending = self.view.pending
+        view = graph.replayer.load(self.store, self.thread_id, cache=self.cache)
+        self.base_seq = view.last_seq
+        self.checkpoint: CheckpointRecord | None = view.checkpoint
+        self.frame: Frame = graph.replayer.effective(view)
+        self.pending: Pending = view.pending
         self.fresh_checkpoint = False
         self.committed = False
         self.stopping = False
         self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
-        self.interrupted: tuple[Interrupt, ...] = ()
-        self.paused = False
 
     # -- staging and appending ----------------------------------------------
 
@@ -82,13 +79,13 @@ class Invocation:
         self.batch.append(encode_event(event))
         return self.base_seq + len(self.batch)
 
-    def _flush(self, snapshot_of: Frame | None = None) -> list[EventRecord]:
+    def _flush(self, snapshot_of: Frame | None = None) -> None:
         """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due."""
         if not self.batch:
-            return []
+            return
         snapshot = self._snapshot(snapshot_of) if snapshot_of is not None else None
         faults.hit("engine.before_append")
-        records = self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq, snapshot=snapshot)
+        self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq, snapshot=snapshot)
         faults.hit("engine.after_append")
         self.committed = True
         for seq, frame in self.staged_frames:
@@ -99,7 +96,6 @@ class Invocation:
         self.base_seq += len(self.batch)
         saver.mark_verified(self.thread_id, self.base_seq)
         self.batch = []
-        return records
 
     def _snapshot(self, frame: Frame) -> tuple[int, bytes] | None:
         assert self.checkpoint is not None
@@ -311,15 +307,15 @@ class Invocation:
         """A task interrupted or failed: keep what finished, report, and end the run."""
         self._flush()
         yield from _updates(outcomes)
-        self.interrupted = tuple(o.interrupt for o in outcomes if o.interrupt is not None)
-        if self.interrupted:
-            yield "updates", {INTERRUPT_KEY: self.interrupted}
+        interrupted = tuple(o.interrupt for o in outcomes if o.interrupt is not None)
+        if interrupted:
+            yield "updates", {INTERRUPT_KEY: interrupted}
         for outcome in outcomes:
             if outcome.status == "failed":
                 assert outcome.error is not None
                 raise outcome.error
         live = live_values(self.graph, self.frame, self.pending)
-        yield "values", {**self.graph.output(live), INTERRUPT_KEY: self.interrupted}
+        yield "values", {**self.graph.output(live), INTERRUPT_KEY: interrupted}
 
     def _commit_step(
         self, outcomes: list[TaskOutcome], completed: list[tuple[int, TaskCompleted]]
@@ -340,7 +336,6 @@ class Invocation:
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)
         if stop_after:
-            self.paused = True
             yield "updates", {INTERRUPT_KEY: ()}
         return stop_after
 
@@ -348,7 +343,6 @@ class Invocation:
         assert self.checkpoint is not None
         self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when=when, nodes=tuple(nodes)))
         self._flush()
-        self.paused = True
         yield "updates", {INTERRUPT_KEY: ()}
 
     def _execute(self, tasks: list[PlannedTask]) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:

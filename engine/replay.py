@@ -8,7 +8,7 @@ long thread with many branches is never held in memory whole.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -396,9 +396,3 @@ def resolve_checkpoint(store: EventStore, thread_id: str, checkpoint: str) -> Ch
                 if found.id == checkpoint:
                     return found
     raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint!r}")
-
-
-def checkpoints_of(records: Iterable[EventRecord]) -> Iterable[CheckpointRecord]:
-    for record in records:
-        if record.type == CHECKPOINT:
-            yield CheckpointRecord.from_record(record)

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _actions: dict[str, Callable[[], None]] = {}
 _hits: dict[str, int] = {}
-_seen: set[str] = set()
 
 
 def _kill_self() -> None:
@@ -44,10 +43,8 @@ _arm_from_environment()
 def hit(name: str) -> None:
     """Mark that execution reached fault point ``name``; run its armed action, if any."""
     if not _actions:
-        _seen.add(name)
         return
     with _lock:
-        _seen.add(name)
         _hits[name] = _hits.get(name, 0) + 1
         action = _actions.get(name)
     if action is not None:
@@ -65,8 +62,3 @@ def armed(name: str, action: Callable[[], None]) -> Iterator[None]:
     finally:
         with _lock:
             _actions.pop(name, None)
-
-
-def points_seen() -> frozenset[str]:
-    """The fault points this process has passed through (for crash-suite coverage reports)."""
-    return frozenset(_seen)
