@@ -12,7 +12,6 @@ import itertools
 import operator
 import re
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,30 +31,9 @@ from engine import (
     StateSnapshot,
     interrupt,
 )
+from tests.engine.chains import State, appender, chain
 
 CHECKPOINT_ID = re.compile(r"[0-9]{12}-[0-9a-f]{12}")
-
-
-class State(TypedDict):
-    log: Annotated[list[str], operator.add]
-    answer: str
-
-
-def appender(name: str) -> Callable[[State], dict[str, Any]]:
-    def node(state: State) -> dict[str, Any]:
-        return {"log": [name]}
-
-    return node
-
-
-def chain(*names: str) -> StateGraph:
-    graph = StateGraph(State)
-    for name in names:
-        graph.add_node(name, appender(name))
-    graph.add_edge(START, names[0])
-    for source, target in itertools.pairwise(names):
-        graph.add_edge(source, target)
-    return graph
 
 
 def thread(name: str = "t", **configurable: Any) -> dict[str, Any]:

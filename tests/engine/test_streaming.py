@@ -6,40 +6,16 @@ interrupts and breakpoints look like in a stream.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from typing_extensions import TypedDict
 
 from engine import START, Command, InMemorySaver, Interrupt, Send, StateGraph, get_stream_writer, interrupt
+from tests.engine.chains import State, appender, chain
 
 WAIT = 5.0
-
-
-class State(TypedDict):
-    log: Annotated[list[Any], operator.add]
-    answer: str
-
-
-def appender(name: str) -> Callable[[State], dict[str, Any]]:
-    def node(state: State) -> dict[str, Any]:
-        return {"log": [name]}
-
-    return node
-
-
-def chain(*names: str) -> StateGraph:
-    graph = StateGraph(State)
-    for name in names:
-        graph.add_node(name, appender(name))
-    graph.add_edge(START, names[0])
-    for source, target in itertools.pairwise(names):
-        graph.add_edge(source, target)
-    return graph
 
 
 def thread(name: str = "t") -> dict[str, Any]:
