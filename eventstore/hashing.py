@@ -8,11 +8,6 @@ GENESIS = "0" * 64
 """The 'previous hash' of a thread's first event (a fork's first event chains to its parent instead)."""
 
 
-def _field(value: str) -> bytes:
-    raw = value.encode("utf-8", "surrogatepass")
-    return b"%d:" % len(raw) + raw
-
-
 def chain_hash(
     *,
     previous: str,
@@ -29,12 +24,24 @@ def chain_hash(
     then ``len:thread_id``, ``len:seq``, ``len:type``, ``len:schema_version``,
     ``len:recorded_at`` and ``len:payload`` (lengths in bytes, decimal, UTF-8 text).
     """
-    h = hashlib.sha256(previous.encode("ascii"))
-    h.update(_field(thread_id))
-    h.update(_field(str(seq)))
-    h.update(_field(type))
-    h.update(_field(str(schema_version)))
-    h.update(_field(recorded_at))
-    h.update(b"%d:" % len(payload))
-    h.update(payload)
-    return h.hexdigest()
+    thread = thread_id.encode("utf-8", "surrogatepass")
+    number = b"%d" % seq
+    kind = type.encode("utf-8", "surrogatepass")
+    version = b"%d" % schema_version
+    when = recorded_at.encode("utf-8", "surrogatepass")
+    message = b"%b%d:%b%d:%b%d:%b%d:%b%d:%b%d:%b" % (
+        previous.encode("ascii"),
+        len(thread),
+        thread,
+        len(number),
+        number,
+        len(kind),
+        kind,
+        len(version),
+        version,
+        len(when),
+        when,
+        len(payload),
+        payload,
+    )
+    return hashlib.sha256(message).hexdigest()
