@@ -25,9 +25,9 @@ def chain_hash(
     ``len:recorded_at`` and ``len:payload`` (lengths in bytes, decimal, UTF-8 text).
     """
     thread = thread_id.encode("utf-8", "surrogatepass")
-    number = b"%d" % seq
+    number = str(seq).encode("utf-8", "surrogatepass")
     kind = type.encode("utf-8", "surrogatepass")
-    version = b"%d" % schema_version
+    version = str(schema_version).encode("utf-8", "surrogatepass")
     when = recorded_at.encode("utf-8", "surrogatepass")
     message = b"%b%d:%b%d:%b%d:%b%d:%b%d:%b%d:%b" % (
         previous.encode("ascii"),
