@@ -239,8 +239,7 @@ class CompiledStateGraph:
         cache = settings.saver.frames(self)
         if settings.checkpoint_id is None:
             return self.replayer.load(store, settings.thread_id, cache=cache), True
-        target = resolve_checkpoint(store, settings.thread_id, settings.checkpoint_id)
-        return self.replayer.load(store, settings.thread_id, at=target, cache=cache), False
+        return self.replayer.load_checkpoint(store, settings.thread_id, settings.checkpoint_id, cache), False
 
     def _parent(self, settings: RunSettings, checkpoint: CheckpointRecord) -> CheckpointRecord | None:
         parent_seq = checkpoint.event.parent_seq

@@ -205,13 +205,23 @@ class Replayer:
         """The thread at checkpoint ``at`` (default: its head) with that checkpoint's pending results."""
         if at is None:
             return self._load_head(store, thread_id, cache)
-        pending = Pending()
-        for record in store.read(thread_id, from_seq=at.seq + 1):
-            if record.type == CHECKPOINT:
-                break
-            event = decode_event(record)
-            if getattr(event, "checkpoint_seq", None) == at.seq:
-                pending.add(record.seq, event)
+        pending = _results_of(at, store.read(thread_id, from_seq=at.seq + 1))
+        frame = self.frame_at(store, thread_id, at, cache)
+        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=at, frame=frame, pending=pending)
+
+    def load_checkpoint(
+        self, store: EventStore, thread_id: str, checkpoint_id: str, cache: FrameCache | None = None
+    ) -> ThreadView:
+        """The thread at the checkpoint an id names, read with its results in one forward scan."""
+        seq = checkpoint_seq(checkpoint_id)
+        records = store.read(thread_id, from_seq=seq) if seq is not None else iter(())
+        first = next(records, None)
+        if first is None or first.seq != seq or first.type != CHECKPOINT:
+            raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
+        at = CheckpointRecord.from_record(first)
+        if at.id != checkpoint_id:
+            raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
+        pending = _results_of(at, records)
         frame = self.frame_at(store, thread_id, at, cache)
         return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=at, frame=frame, pending=pending)
 
@@ -384,6 +394,18 @@ def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointComm
             f"checkpoint {checkpoint.id} applies event {seq}, which is not a write event of this thread"
         )
     return event
+
+
+def _results_of(checkpoint: CheckpointRecord, after: Iterator[EventRecord]) -> Pending:
+    """What a checkpoint's step recorded: the events after it, up to the next checkpoint, that name it."""
+    pending = Pending()
+    for record in after:
+        if record.type == CHECKPOINT:
+            break
+        event = decode_event(record)
+        if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
+            pending.add(record.seq, event)
+    return pending
 
 
 def resolve_checkpoint(store: EventStore, thread_id: str, checkpoint: str) -> CheckpointRecord:
