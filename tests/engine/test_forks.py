@@ -34,6 +34,7 @@ from engine import (
 )
 from engine.events import CHECKPOINT
 from eventstore import ConcurrencyError, SqliteEventStore, ThreadNotFound
+from tests.engine.history_helpers import checkpoint_id, event_rows, history
 
 # ---------------------------------------------------------------------------------------------
 # graphs and helpers
@@ -90,21 +91,6 @@ def thread(thread_id: str) -> dict[str, Any]:
 
 def thread_of(config: dict[str, Any]) -> str:
     return str(config["configurable"]["thread_id"])
-
-
-def checkpoint_id(snapshot_or_config: StateSnapshot | dict[str, Any]) -> str:
-    config = snapshot_or_config.config if isinstance(snapshot_or_config, StateSnapshot) else snapshot_or_config
-    return str(config["configurable"]["checkpoint_id"])
-
-
-def history(graph: CompiledStateGraph, config: dict[str, Any], **kwargs: Any) -> list[StateSnapshot]:
-    return list(graph.get_state_history(config, **kwargs))
-
-
-def event_rows(path: Path, thread_id: str) -> list[tuple[Any, ...]]:
-    """The raw rows a thread stored itself, read through a separate connection."""
-    with closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT * FROM events WHERE thread_id = ? ORDER BY seq", (thread_id,)).fetchall()
 
 
 def rows_per_thread(path: Path) -> dict[str, int]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +32,7 @@ from engine import (
 )
 from engine.events import StateUpdated
 from eventstore import SqliteEventStore, decode_event
+from tests.engine.history_helpers import checkpoint_id, event_rows, history
 
 # ---------------------------------------------------------------------------------------------
 # graphs and helpers
@@ -107,21 +106,6 @@ def thread(thread_id: str = "t", **metadata: Any) -> dict[str, Any]:
 def at(snapshot: StateSnapshot) -> dict[str, Any]:
     """The config that addresses ``snapshot``'s checkpoint."""
     return snapshot.config
-
-
-def checkpoint_id(snapshot_or_config: StateSnapshot | dict[str, Any]) -> str:
-    config = snapshot_or_config.config if isinstance(snapshot_or_config, StateSnapshot) else snapshot_or_config
-    return str(config["configurable"]["checkpoint_id"])
-
-
-def history(graph: CompiledStateGraph, config: dict[str, Any], **kwargs: Any) -> list[StateSnapshot]:
-    return list(graph.get_state_history(config, **kwargs))
-
-
-def event_rows(path: Path, thread_id: str) -> list[tuple[Any, ...]]:
-    """The raw rows of a thread's own events, read past our store through a separate connection."""
-    with closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT * FROM events WHERE thread_id = ? ORDER BY seq", (thread_id,)).fetchall()
 
 
 @pytest.fixture

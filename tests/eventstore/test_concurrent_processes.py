@@ -4,7 +4,6 @@ on different threads both simply succeed."""
 from __future__ import annotations
 
 import multiprocessing
-import queue
 import random
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ import orjson
 import pytest
 
 from eventstore import ConcurrencyError, NewEvent, SqliteEventStore
+from tests.processes import drain
 
 ATTEMPTS = 150
 """Appends per process: with two processes, a few hundred appends in total."""
@@ -56,22 +56,7 @@ def run_writers(spawn: SpawnContext, path: Path, jobs: list[tuple[str, str]]) ->
     ]
     for p in processes:
         p.start()
-    reports: list[tuple[str, list[int], int]] = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(reports) < len(processes) and time.monotonic() < deadline:
-            try:
-                reports.append(results.get(timeout=0.1))
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in processes):
-                    break
-    finally:
-        for p in processes:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
-    assert [p.exitcode for p in processes] == [0] * len(processes)
-    assert len(reports) == len(processes)
+    reports: list[tuple[str, list[int], int]] = drain(processes, results, timeout=60)
     return reports
 
 

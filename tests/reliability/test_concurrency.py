@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import operator
-import queue
 import random
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import engine.events
 from engine import END, START, CompiledStateGraph, SqliteSaver, StateGraph
 from eventstore import ConcurrencyError, SqliteEventStore, decode_event
+from tests.processes import drain
 
 SpawnContext = Any  # multiprocessing.context.SpawnContext, which typeshed does not name publicly
 STEPS = 4
@@ -112,27 +112,6 @@ def collect(processes: list[Any], results: Any, timeout: float = 120) -> list[An
     for p in processes:
         p.start()
     return drain(processes, results, timeout)
-
-
-def drain(processes: list[Any], results: Any, timeout: float = 120) -> list[Any]:
-    """One report from each started process; every process must exit cleanly."""
-    reports: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(reports) < len(processes) and time.monotonic() < deadline:
-            try:
-                reports.append(results.get(timeout=0.1))
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in processes):
-                    break
-    finally:
-        for p in processes:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
-    assert [p.exitcode for p in processes] == [0] * len(processes)
-    assert len(reports) == len(processes)
-    return reports
 
 
 @pytest.fixture
