@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -231,6 +232,48 @@ class CompiledStateGraph:
                 if invocation.committed:
                     input = None  # our earlier steps landed: continue from the new head
                 time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
+
+    # -- async wrappers over the same core -------------------------------------------
+
+    async def ainvoke(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """``invoke`` on a worker thread, so an event loop is never blocked by a run."""
+        return await asyncio.to_thread(self.invoke, input, config, **kwargs)
+
+    async def astream(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+        """``stream`` on a worker thread; chunks arrive as the run produces them."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def produce() -> None:
+            try:
+                for chunk in self.stream(input, config, **kwargs):
+                    loop.call_soon_threadsafe(chunks.put_nowait, ("chunk", chunk))
+            except BaseException as exc:  # handed to the awaiting side, raised there
+                loop.call_soon_threadsafe(chunks.put_nowait, ("error", exc))
+            else:
+                loop.call_soon_threadsafe(chunks.put_nowait, ("end", None))
+
+        worker = loop.run_in_executor(None, produce)
+        while True:
+            kind, item = await chunks.get()
+            if kind == "chunk":
+                yield item
+            elif kind == "error":
+                await worker
+                raise item
+            else:
+                await worker
+                return
+
+    async def aget_state(self, config: Mapping[str, Any], **kwargs: Any) -> StateSnapshot:
+        return await asyncio.to_thread(self.get_state, config, **kwargs)
+
+    async def aget_state_history(self, config: Mapping[str, Any], **kwargs: Any) -> AsyncIterator[StateSnapshot]:
+        for snapshot in await asyncio.to_thread(lambda: list(self.get_state_history(config, **kwargs))):
+            yield snapshot
+
+    async def aupdate_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
+        return await asyncio.to_thread(self.update_state, config, values, as_node)
 
     # -- reading -------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -68,7 +70,7 @@ class Router:
             fresh = apply_writes(self.schema.channels, frame_values, writes)
             state = self.schema.as_node_input(fresh)
             for branch in branches:
-                result = branch.path(state, config) if branch.wants_config else branch.path(state)
+                result = awaited(branch.path(state, config) if branch.wants_config else branch.path(state))
                 chosen = _as_list(result)
                 if branch.path_map is not None:
                     mapped: list[Any] = []
@@ -115,6 +117,13 @@ class Router:
                 )
 
 
+def awaited(value: Any) -> Any:
+    """The result of an ``async def`` node or edge function, run to completion in this worker thread."""
+    if inspect.iscoroutine(value):
+        return asyncio.run(value)
+    return value
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -155,7 +164,7 @@ def _run_in_scope(
         else:
             spec = router.builder.nodes[task.ref.name]
             arg = router.schema.as_node_input(frame.values) if task.send_arg is MISSING else task.send_arg
-            returned = spec.fn(arg, config) if spec.wants_config else spec.fn(arg)
+            returned = awaited(spec.fn(arg, config) if spec.wants_config else spec.fn(arg))
             update, goto = _interpret_return(router, task.ref.name, returned)
             node_name = task.ref.name
         writes = tuple(Write(key=k, value=v) for k, v in (update or {}).items())
