@@ -353,8 +353,7 @@ class CompiledStateGraph:
         if settings.checkpoint_id is not None and (
             head_view.checkpoint is None or settings.checkpoint_id != head_view.checkpoint.id
         ):
-            target = resolve_checkpoint(store, settings.thread_id, settings.checkpoint_id)
-            view = self.replayer.load(store, settings.thread_id, at=target, cache=cache)
+            view = self.replayer.load_checkpoint(store, settings.thread_id, settings.checkpoint_id, cache)
             view = attrs.evolve(view, last_seq=head_view.last_seq)
             siblings: list[tuple[int, TaskCompleted]] = []
             commands: list[int] = []
@@ -398,7 +397,7 @@ class CompiledStateGraph:
         writes_by_seq: dict[int, Any] = {seq: e for seq, e in siblings}
         writes_by_seq.update({seq: c for seq, c in view.pending.commands})
         writes_by_seq[base_seq + 1] = event
-        new_frame = self.replayer.advance(view.frame, new, writes_by_seq)
+        new_frame = self.replayer.apply_checkpoint(view.frame, new, writes_by_seq)
         new = attrs.evolve(new, next=next_names(new_frame))
         store.append(settings.thread_id, [encode_event(event), encode_event(new)], expected_seq=base_seq)
         settings.saver.mark_verified(settings.thread_id, base_seq + 2)

@@ -130,14 +130,15 @@ class Replayer:
         rejects the value) mean the log does not fit the graph: ``CorruptLogError``.
         """
         try:
-            return self._advance(frame, event, writes)
+            return self.apply_checkpoint(frame, event, writes)
         except InvalidUpdateError as exc:
             raise CorruptLogError(
                 f"checkpoint {event.id} cannot be rebuilt with this graph: {exc} (the log was altered, or it was "
                 "written by a graph with other state keys or reducers)"
             ) from None
 
-    def _advance(self, frame: Frame, event: CheckpointCommitted, writes: Mapping[int, Any]) -> Frame:
+    def apply_checkpoint(self, frame: Frame, event: CheckpointCommitted, writes: Mapping[int, Any]) -> Frame:
+        """``advance`` for a checkpoint being made now: a write that does not apply is ``InvalidUpdateError``."""
         if event.source == "input":
             return Frame(
                 values=frame.values,

@@ -745,3 +745,13 @@ def test_tutorial_going_back_with_update_state_records_the_other_decision_on_a_b
     assert (edit.as_node, edit.actor.get("user")) == ("approval_node", "supervisor")
     finals = [s.values["approval"] for s in app.get_state_history(config) if s.next == () and s.values]
     assert finals == ["No.", "Yes, I approve."]
+
+
+def test_an_update_a_reducer_cannot_apply_is_an_invalid_update_and_writes_nothing(rec: Recorder, db: Path) -> None:
+    graph = chain(rec, "ab", SqliteSaver(db))
+    graph.invoke({"log": []}, thread())
+    before = event_rows(db, "t")
+
+    with pytest.raises(InvalidUpdateError, match="'log'"):
+        graph.update_state(thread(), {"log": 42}, as_node="a")
+    assert event_rows(db, "t") == before
