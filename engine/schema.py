@@ -13,6 +13,7 @@ import attrs
 from engine.channels import MISSING, Channel, LastValue, Reducer
 from engine.errors import InvalidUpdateError
 from eventstore import register_schema_types
+from eventstore.values import is_pydantic_model
 
 
 class StateSchema:
@@ -29,6 +30,8 @@ class StateSchema:
             names = [f.name for f in dataclasses.fields(schema)]
         elif self.kind == "attrs":
             names = [f.name for f in attrs.fields(schema)]
+        elif self.kind == "pydantic":
+            names = list(schema.model_fields)
         else:
             names = list(hints)
         self.channels: dict[str, Channel] = {name: _channel(name, hints.get(name, Any)) for name in names}
@@ -47,10 +50,15 @@ class StateSchema:
         return values
 
     def as_node_input(self, values: Mapping[str, Any]) -> Any:
-        """The state as a node receives it: a dict, or an instance of the dataclass/attrs schema."""
+        """The state as a node receives it: a dict, or an instance of the dataclass/attrs/pydantic schema."""
         if self.kind == "typeddict":
             return dict(values)
         present = {_init_name(self.schema, k): v for k, v in values.items() if k in self.channels}
+        if self.kind == "pydantic":
+            try:
+                return self.schema(**present)  # validated, defaults for keys never written
+            except ValueError:  # pydantic's ValidationError: required keys not written yet
+                return self.schema.model_construct(**present)
         try:
             return self.schema(**present)  # keys never written take the class's defaults
         except TypeError:
@@ -82,11 +90,13 @@ def _kind(schema: Any) -> str:
         return "attrs"
     if isinstance(schema, type) and dataclasses.is_dataclass(schema):
         return "dataclass"
+    if is_pydantic_model(schema):
+        return "pydantic"
     if isinstance(schema, type) and typing.is_typeddict(schema):
         return "typeddict"
     if isinstance(schema, type) and hasattr(schema, "__annotations__"):
         return "typeddict"
-    raise TypeError(f"state schema must be a TypedDict, dataclass or attrs class, not {schema!r}")
+    raise TypeError(f"state schema must be a TypedDict, dataclass, attrs class or pydantic model, not {schema!r}")
 
 
 def _channel(key: str, hint: Any) -> Channel:
@@ -129,6 +139,8 @@ def _init_name(schema: type[Any], field: str) -> str:
 
 
 def _object_fields(value: Any) -> dict[str, Any]:
+    if is_pydantic_model(type(value)):
+        return {name: getattr(value, name) for name in type(value).model_fields}
     if attrs.has(type(value)):
         return {f.name: getattr(value, f.name) for f in attrs.fields(type(value))}
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}

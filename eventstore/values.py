@@ -98,7 +98,7 @@ def register_class(cls: type[Any], name: str | None = None) -> None:
     """
     if not (_is_record_class(cls) or (isinstance(cls, type) and issubclass(cls, enum.Enum))):
         raise SerializationError(
-            f"{cls!r} is not an attrs class, dataclass or enum; use register_type() with "
+            f"{cls!r} is not an attrs class, dataclass, pydantic model or enum; use register_type() with "
             "to_data/from_data functions for other types"
         )
     _registry.add(cls, name or f"{cls.__module__}.{cls.__qualname__}")
@@ -118,7 +118,16 @@ def register_type(
 
 
 def _is_record_class(cls: Any) -> bool:
-    return isinstance(cls, type) and (attrs.has(cls) or dataclasses.is_dataclass(cls))
+    return isinstance(cls, type) and (attrs.has(cls) or dataclasses.is_dataclass(cls) or is_pydantic_model(cls))
+
+
+def is_pydantic_model(cls: Any) -> bool:
+    """A pydantic (v2) model class, recognised without importing pydantic."""
+    return (
+        isinstance(cls, type)
+        and isinstance(getattr(cls, "model_fields", None), dict)
+        and hasattr(cls, "model_construct")
+    )
 
 
 class _PathError(Exception):
@@ -204,7 +213,7 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
         return {TAG: "obj", "type": _registry.name_of(t), "fields": _encode_fields(v, t, depth)}
     raise _PathError(
         f"cannot store a value of type {t.__module__}.{t.__qualname__}: the log accepts JSON values, "
-        "tuples, sets, bytes, dates and times, UUIDs, decimals, enums, attrs classes, dataclasses "
+        "tuples, sets, bytes, dates and times, UUIDs, decimals, enums, attrs classes, dataclasses, pydantic models "
         "and types registered with eventstore.register_type()",
         [],
     )
@@ -266,6 +275,8 @@ def _init_fields(cls: type[Any]) -> list[tuple[str, str]]:
     """(attribute name, constructor argument name) of the fields a constructor accepts."""
     if attrs.has(cls):
         return [(f.name, f.alias or f.name) for f in attrs.fields(cls) if f.init]
+    if is_pydantic_model(cls):
+        return [(name, name) for name in cls.model_fields]
     return [(f.name, f.name) for f in dataclasses.fields(cls) if f.init]
 
 
@@ -329,7 +340,10 @@ def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
             fields = d["fields"]
             if type(fields) is not dict:
                 raise CorruptLogError(f"stored {d['type']} has fields that are not an object")
-            return cls(**{k: _decode(item) for k, item in fields.items()})
+            decoded = {k: _decode(item) for k, item in fields.items()}
+            if is_pydantic_model(cls):  # rebuilt as stored, by field name, not re-validated
+                return cls.model_construct(**decoded)
+            return cls(**decoded)
         if tag == "custom":
             custom = _registry.custom_by_name.get(d["type"])
             if custom is None:
