@@ -30,7 +30,7 @@ from engine.events import (
     TaskFailed,
 )
 from engine.frames import encode_frame
-from engine.planning import Frame, PlannedTask, barrier, in_path_order, new_checkpoint_id, next_names, plan, value_hash
+from engine.planning import Frame, PlannedTask, in_path_order, new_checkpoint_id, next_names, plan, value_hash
 from engine.replay import CheckpointRecord, Pending, resolve_checkpoint
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
@@ -83,7 +83,8 @@ class Invocation:
         """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due."""
         if not self.batch:
             return
-        snapshot = self._snapshot(snapshot_of) if snapshot_of is not None else None
+        batch_bytes = sum(len(e.payload) for e in self.batch)
+        snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
         faults.hit("engine.before_append")
         self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq, snapshot=snapshot)
         faults.hit("engine.after_append")
@@ -92,12 +93,12 @@ class Invocation:
             self.cache[(self.thread_id, seq)] = frame
         self.staged_frames = []
         saver = self.settings.saver
-        saver.record_appended(self.thread_id, sum(len(e.payload) for e in self.batch), snapshotted=bool(snapshot))
+        saver.record_appended(self.thread_id, batch_bytes, snapshotted=bool(snapshot))
         self.base_seq += len(self.batch)
         saver.mark_verified(self.thread_id, self.base_seq)
         self.batch = []
 
-    def _snapshot(self, frame: Frame) -> tuple[int, bytes] | None:
+    def _snapshot(self, frame: Frame, batch_bytes: int) -> tuple[int, bytes] | None:
         assert self.checkpoint is not None
         fingerprint = self.graph.replayer.fingerprint
         payload = self.settings.saver.snapshot_for(
@@ -105,7 +106,7 @@ class Invocation:
             frame.step,
             lambda: encode_frame(frame, fingerprint),
             head=not next_names(frame) or self.stopping,
-            pending_bytes=sum(len(e.payload) for e in self.batch),
+            pending_bytes=batch_bytes,
         )
         return (self.checkpoint.seq, payload) if payload is not None else None
 
@@ -205,14 +206,7 @@ class Invocation:
         )
         seq = self._stage(event)
         self.pending.add(seq, event)
-        self.frame = barrier(
-            self.frame,
-            self.graph.channels,
-            self.graph.join_specs,
-            [(writes, routing, "")],
-            consume=False,
-            step=self.frame.step,
-        )
+        self.frame = self.graph.replayer.apply_command(self.frame, event)
 
     def _open_interrupts(self) -> list[InterruptRaised]:
         if self.checkpoint is None:
@@ -425,14 +419,7 @@ class Invocation:
         return [seq for seq, _ in self.pending.commands] + [seq for seq, _ in in_path_order(completed)]
 
     def _next_frame(self, completed: list[tuple[int, TaskCompleted]]) -> Frame:
-        return barrier(
-            self.frame,
-            self.graph.channels,
-            self.graph.join_specs,
-            [(e.writes, e.routing, e.task.name) for _, e in in_path_order(completed)],
-            consume=True,
-            step=self.frame.step + 1,
-        )
+        return self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
 
 
 def _updates(outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:

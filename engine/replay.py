@@ -8,7 +8,7 @@ long thread with many branches is never held in memory whole.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -30,7 +30,7 @@ from engine.events import (
     TaskFailed,
 )
 from engine.frames import decode_frame, fingerprint
-from engine.planning import Frame, barrier, checkpoint_seq
+from engine.planning import Frame, barrier, checkpoint_seq, in_path_order
 from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
 
 
@@ -152,14 +152,7 @@ class Replayer:
         applied = [_write_event(writes, seq, event) for seq in event.applied]
         for command in applied:
             if isinstance(command, StateUpdated) and command.kind == "command":
-                frame = barrier(
-                    frame,
-                    self.channels,
-                    self.joins,
-                    [(command.writes, command.routing, command.as_node or "")],
-                    consume=False,
-                    step=frame.step,
-                )
+                frame = self.apply_command(frame, command)
         clear = any(isinstance(e, StateUpdated) and e.clear_tasks for e in applied)
         updates = []
         for item in applied:
@@ -183,15 +176,30 @@ class Replayer:
         """A checkpoint's frame with the ``Command`` updates recorded on it applied (what its tasks see)."""
         frame = view.frame
         for _, command in view.pending.commands:
-            frame = barrier(
-                frame,
-                self.channels,
-                self.joins,
-                [(command.writes, command.routing, command.as_node or "")],
-                consume=False,
-                step=frame.step,
-            )
+            frame = self.apply_command(frame, command)
         return frame
+
+    def apply_command(self, frame: Frame, command: StateUpdated) -> Frame:
+        """A ``Command`` input's writes and routing, added to a checkpoint before its tasks run."""
+        return barrier(
+            frame,
+            self.channels,
+            self.joins,
+            [(command.writes, command.routing, command.as_node or "")],
+            consume=False,
+            step=frame.step,
+        )
+
+    def apply_tasks(self, frame: Frame, completed: Iterable[tuple[int, TaskCompleted]], step: int) -> Frame:
+        """The barrier of a step: its finished tasks' writes applied in task-path order."""
+        return barrier(
+            frame,
+            self.channels,
+            self.joins,
+            [(e.writes, e.routing, e.task.name) for _, e in in_path_order(completed)],
+            consume=True,
+            step=step,
+        )
 
     # -- loading ---------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidUpdateError, TaskError
-from engine.planning import Frame, barrier, in_path_order, plan
+from engine.planning import Frame, plan
 from engine.replay import CheckpointRecord, Pending, ThreadView
 from engine.types import Interrupt, PregelTask, StateSnapshot
 
@@ -33,18 +33,8 @@ def live_values(graph: CompiledStateGraph, frame: Frame, pending: Pending) -> di
     """A checkpoint's values with the writes of its step's finished tasks applied, in task-path order."""
     if not pending.completed:
         return dict(frame.values)
-    done = in_path_order(pending.completed.values())
     try:
-        return dict(
-            barrier(
-                frame,
-                graph.channels,
-                graph.join_specs,
-                [(e.writes, e.routing, e.task.name) for _, e in done],
-                consume=True,
-                step=frame.step,
-            ).values
-        )
+        return dict(graph.replayer.apply_tasks(frame, pending.completed.values(), frame.step).values)
     except InvalidUpdateError:
         return dict(frame.values)
 
