@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -67,7 +66,8 @@ def checkpoint_seq(value: object) -> int | None:
 
 def task_id(checkpoint: str, path: tuple[str | int, ...]) -> str:
     """Content-derived: the same checkpoint and path always give the same task id."""
-    return str(uuid.UUID(bytes=_digest(checkpoint, *map(str, path))))
+    h = _digest(checkpoint, *map(str, path)).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # the UUID's canonical text, without the object
 
 
 def interrupt_id(task: str, index: int) -> str:

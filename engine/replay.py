@@ -7,8 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -32,6 +31,21 @@ from engine.events import (
 from engine.frames import decode_frame, fingerprint
 from engine.planning import Frame, barrier, checkpoint_seq, in_path_order
 from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
+
+SPAN_LIMIT = 512
+"""The most events one range read spans from a snapshot to the checkpoint it folds to."""
+
+RESULTS_WINDOW = 16
+"""Events read past a checkpoint with its fold, for its results (more are read only if they continue)."""
+
+PARENT_LOOKBACK = 4
+"""Events read before a checkpoint whose fold starts at itself, to meet its parent on the way."""
+
+HISTORY_CHUNK = 64
+
+Carried = tuple["CheckpointRecord", Frame, list[EventRecord]]
+"""A checkpoint whose frame is known, waiting to be emitted with the chunk holding its parent."""
+"""History folds at most this many checkpoints at once when no snapshot or cached frame bounds them."""
 
 
 @attrs.frozen(kw_only=True)
@@ -221,18 +235,79 @@ class Replayer:
     def load_checkpoint(
         self, store: EventStore, thread_id: str, checkpoint_id: str, cache: FrameCache | None = None
     ) -> ThreadView:
-        """The thread at the checkpoint an id names, read with its results in one forward scan."""
+        """The thread at the checkpoint an id names, read with its results and its fold in one range.
+
+        The nearest snapshot (or a cached frame) comes first; then one read from it
+        through the checkpoint's results gives every event the fold needs.
+        """
+        cache = cache if cache is not None else FrameCache()
         seq = checkpoint_seq(checkpoint_id)
-        records = store.read(thread_id, from_seq=seq) if seq is not None else iter(())
-        first = next(records, None)
-        if first is None or first.seq != seq or first.type != CHECKPOINT:
+        if seq is None:
             raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
-        at = CheckpointRecord.from_record(first)
-        if at.id != checkpoint_id:
+        base_seq, base = seq, cache.get((thread_id, seq))
+        if base is None and cache.use_snapshots:
+            snapshot = store.latest_snapshot(thread_id, at_most=seq)
+            if snapshot is not None and seq - snapshot.seq <= SPAN_LIMIT:
+                base = self._snapshot_frame(thread_id, snapshot, cache)
+                if base is not None:
+                    base_seq = snapshot.seq
+        start = base_seq + 1 if base is not None and base_seq < seq else seq
+        # A few events before the fold's start usually hold the checkpoint's parent (for its config).
+        records = _range_then_rest(store, thread_id, max(1, min(start, seq - PARENT_LOOKBACK)), seq + RESULTS_WINDOW)
+        span: list[CheckpointRecord] = []
+        writes: dict[int, Any] = {}
+        at: CheckpointRecord | None = None
+        for record in records:
+            if record.seq < seq:
+                if record.type == CHECKPOINT:
+                    span.append(CheckpointRecord.from_record(record))
+                    cache.remember(thread_id, span[-1])
+                elif record.type in WRITE_EVENTS:
+                    writes[record.seq] = decode_event(record)
+                continue
+            if record.seq == seq and record.type == CHECKPOINT:
+                at = CheckpointRecord.from_record(record)
+            break
+        if at is None or at.id != checkpoint_id:
             raise CheckpointNotFound(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
         pending = _results_of(at, records)
-        frame = self.frame_at(store, thread_id, at, cache)
+        frame = base if base is not None and base_seq == seq else None
+        if frame is None and base is not None:
+            frame = self._fold_span(thread_id, (base_seq, base), [*span, at], writes, cache).get(seq)
+        if frame is None:
+            frame = self.frame_at(store, thread_id, at, cache, writes)
         return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=at, frame=frame, pending=pending)
+
+    def _snapshot_frame(self, thread_id: str, snapshot: SnapshotRecord, cache: FrameCache) -> Frame | None:
+        """A snapshot's frame (cached), or ``None`` if it was made by a graph with other channels."""
+        frame = decode_frame(snapshot.payload, self.fingerprint)
+        if frame is not None:
+            cache[(thread_id, snapshot.seq)] = frame
+        return frame
+
+    def _fold_span(
+        self,
+        thread_id: str,
+        base: tuple[int, Frame],
+        checkpoints: Iterable[CheckpointRecord],
+        writes: Mapping[int, Any],
+        cache: FrameCache,
+    ) -> dict[int, Frame]:
+        """Fold checkpoints (oldest first) whose parents are ``base`` or fold within the span.
+
+        A checkpoint whose parent lies outside the span (a branch from further back)
+        is left out; the caller folds it by its path.
+        """
+        frames = {base[0]: base[1]}
+        for checkpoint in checkpoints:
+            parent_seq = checkpoint.event.parent_seq
+            parent = self.initial if parent_seq is None else frames.get(parent_seq)
+            if parent is None:
+                continue
+            frame = self.advance(parent, checkpoint.event, writes)
+            frames[checkpoint.seq] = frame
+            cache[(thread_id, checkpoint.seq)] = frame
+        return frames
 
     def _load_head(self, store: EventStore, thread_id: str, cache: FrameCache | None) -> ThreadView:
         """The head in one newest-first scan: the last event, the results since the head, the head itself."""
@@ -308,47 +383,102 @@ class Replayer:
     ) -> Iterator[tuple[ThreadView, CheckpointRecord | None]]:
         """Every checkpoint (before ``before_seq``) newest first, with its step's results and its parent.
 
-        One newest-first scan of the thread: the events after a checkpoint are its
-        results, its parent is usually the next checkpoint the scan meets, and
-        frames come from one fold per snapshot interval, so each event is read
-        and decoded about once. A parent the scan has not met yet (``None``) is
-        left to the caller to read.
+        One newest-first scan of the thread, cut into chunks that end at a checkpoint
+        whose frame is known without reading further (a snapshot, a cached frame, the
+        thread's first checkpoint; or, after ``HISTORY_CHUNK`` checkpoints without one,
+        a fold by path). Each chunk is folded forward from that frame over the events
+        the scan already holds, so every event is read and decoded once. A chunk's
+        oldest checkpoint is emitted with the next chunk, where its parent is met. A
+        parent the scan never met (``None``) is left to the caller to read.
         """
-        results: list[EventRecord] = []
-        waiting: deque[tuple[CheckpointRecord, list[EventRecord]]] = deque()
-        seen: OrderedDict[int, CheckpointRecord] = OrderedDict()
-        decoded: dict[int, Any] = {}
-
-        def emit(checkpoint: CheckpointRecord, after: list[EventRecord]) -> tuple[ThreadView, CheckpointRecord | None]:
-            pending = Pending()
-            for record in reversed(after):
-                event = decoded.pop(record.seq, None) or decode_event(record)
-                if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
-                    pending.add(record.seq, event)
-            frame = self.frame_at(store, thread_id, checkpoint, cache, decoded)
-            view = ThreadView(thread_id=thread_id, last_seq=0, checkpoint=checkpoint, frame=frame, pending=pending)
-            parent_seq = checkpoint.event.parent_seq
-            return view, seen.get(parent_seq) if parent_seq is not None else None
-
+        snapshots = set(store.snapshot_seqs(thread_id)) if cache.use_snapshots else set()
+        chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
+        carried: Carried | None = None
+        waiting = 0
         for record in store.read_backward(thread_id, before_seq=before_seq):
             if record.type != CHECKPOINT:
-                results.append(record)
+                chunk.append(record)
                 continue
             checkpoint = CheckpointRecord.from_record(record)
-            waiting.append((checkpoint, results))
-            results = []
-            seen[checkpoint.seq] = checkpoint
-            if len(seen) > 256:
-                seen.popitem(last=False)
-            while waiting:
-                oldest, after = waiting[0]
-                parent_seq = oldest.event.parent_seq
-                if parent_seq is not None and parent_seq not in seen and len(waiting) < 64:
-                    break  # its parent is further down: keep scanning
-                waiting.popleft()
-                yield emit(oldest, after)
-        while waiting:
-            yield emit(*waiting.popleft())
+            cache.remember(thread_id, checkpoint)
+            frame = self._known_frame(store, thread_id, checkpoint, snapshots, cache)
+            if frame is None and waiting < HISTORY_CHUNK:
+                chunk.append(checkpoint)
+                waiting += 1
+                continue
+            if frame is None:
+                frame = self.frame_at(store, thread_id, checkpoint, cache)
+            carried = yield from self._emit_chunk(store, thread_id, chunk, carried, (checkpoint, frame), cache)
+            chunk, waiting = [], 0
+        yield from self._emit_chunk(store, thread_id, chunk, carried, None, cache)
+
+    def _known_frame(
+        self, store: EventStore, thread_id: str, checkpoint: CheckpointRecord, snapshots: set[int], cache: FrameCache
+    ) -> Frame | None:
+        """A checkpoint's frame if it needs no more events: cached, snapshotted, or the thread's first."""
+        frame = cache.get((thread_id, checkpoint.seq))
+        if frame is None and checkpoint.seq in snapshots:
+            snapshot = store.latest_snapshot(thread_id, at_most=checkpoint.seq)
+            if snapshot is not None and snapshot.seq == checkpoint.seq:
+                frame = self._snapshot_frame(thread_id, snapshot, cache)
+        if frame is None and checkpoint.event.parent_seq is None:
+            frame = self.advance(self.initial, checkpoint.event, {})
+            cache[(thread_id, checkpoint.seq)] = frame
+        return frame
+
+    def _emit_chunk(
+        self,
+        store: EventStore,
+        thread_id: str,
+        chunk: list[EventRecord | CheckpointRecord],
+        carried: Carried | None,
+        boundary: tuple[CheckpointRecord, Frame] | None,
+        cache: FrameCache,
+    ) -> Generator[tuple[ThreadView, CheckpointRecord | None], None, Carried | None]:
+        """Emit the carried checkpoint and the chunk's checkpoints newest first; carry ``boundary`` on.
+
+        ``chunk`` holds the events scanned after ``carried`` (newest first) and newer
+        than ``boundary``, whose frame the chunk folds forward from. Returns the
+        boundary with its results, to be emitted with the next chunk.
+        """
+        writes: dict[int, Any] = {}
+        checkpoints: list[tuple[CheckpointRecord, list[EventRecord]]] = []  # newest first, with results
+        results: list[EventRecord] = []  # newest first: the results of the next checkpoint the scan meets
+        for record in chunk:
+            if isinstance(record, CheckpointRecord):
+                checkpoints.append((record, results))
+                results = []
+                continue
+            results.append(record)
+            if record.type in WRITE_EVENTS:
+                writes[record.seq] = decode_event(record)
+        by_seq = {checkpoint.seq: checkpoint for checkpoint, _ in checkpoints}
+        frames: dict[int, Frame] = {}
+        if boundary is not None:
+            by_seq[boundary[0].seq] = boundary[0]
+            ascending = [checkpoint for checkpoint, _ in reversed(checkpoints)]
+            frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache)
+        if carried is not None:
+            checkpoint, frame, after = carried
+            yield self._view_of(thread_id, checkpoint, frame, after, writes), by_seq.get(_parent(checkpoint))
+        for checkpoint, after in checkpoints:
+            frame = frames.get(checkpoint.seq) or self.frame_at(store, thread_id, checkpoint, cache, writes)
+            yield self._view_of(thread_id, checkpoint, frame, after, writes), by_seq.get(_parent(checkpoint))
+        if boundary is None:
+            return None
+        return (boundary[0], boundary[1], results)
+
+    @staticmethod
+    def _view_of(
+        thread_id: str, checkpoint: CheckpointRecord, frame: Frame, after: list[EventRecord], writes: Mapping[int, Any]
+    ) -> ThreadView:
+        """A past checkpoint's view from its frame and the events after it (newest first)."""
+        pending = Pending()
+        for record in reversed(after):
+            event = writes.get(record.seq) or decode_event(record)
+            if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
+                pending.add(record.seq, event)
+        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=checkpoint, frame=frame, pending=pending)
 
     def _path_to(
         self, store: EventStore, thread_id: str, target: CheckpointRecord, cache: FrameCache
@@ -368,9 +498,8 @@ class Replayer:
                 looked = True
                 snapshot = store.latest_snapshot(thread_id, at_most=seq)
             if snapshot is not None and snapshot.seq == seq:
-                frame = decode_frame(snapshot.payload, self.fingerprint)
+                frame = self._snapshot_frame(thread_id, snapshot, cache)
                 if frame is not None:
-                    cache[(thread_id, seq)] = frame
                     return path[::-1], frame
             path.append(checkpoint)
             cache.remember(thread_id, checkpoint)
@@ -403,6 +532,21 @@ def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointComm
             f"checkpoint {checkpoint.id} applies event {seq}, which is not a write event of this thread"
         )
     return event
+
+
+def _parent(checkpoint: CheckpointRecord) -> int:
+    parent_seq = checkpoint.event.parent_seq
+    return -1 if parent_seq is None else parent_seq
+
+
+def _range_then_rest(store: EventStore, thread_id: str, start: int, stop: int) -> Iterator[EventRecord]:
+    """Events ``start..stop`` in one read, then the rest of the thread for a caller that wants more."""
+    last = start - 1
+    for record in store.read(thread_id, from_seq=start, to_seq=stop):
+        last = record.seq
+        yield record
+    if last == stop:
+        yield from store.read(thread_id, from_seq=stop + 1)
 
 
 def _results_of(checkpoint: CheckpointRecord, after: Iterator[EventRecord]) -> Pending:

@@ -52,19 +52,40 @@ def _structure_str_or_int(data: Any, _: Any) -> str | int:
 converter.register_structure_hook(str | int, _structure_str_or_int)
 
 
-def _scalar_tuple(item_type: type[Any]) -> Callable[[Any, Any], tuple[Any, ...]]:
-    """A fast path for ``tuple[str, ...]`` and ``tuple[int, ...]`` fields (checked, not converted)."""
-
-    def structure(data: Any, _: Any) -> tuple[Any, ...]:
-        if type(data) is not list or any(type(item) is not item_type for item in data):
-            raise CorruptLogError(f"expected a list of {item_type.__name__}, found {data!r:.80}")
-        return tuple(data)
-
-    return structure
+def _is_variadic_tuple(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    return get_origin(annotation) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
-converter.register_structure_hook_func(lambda annotation: annotation == tuple[str, ...], _scalar_tuple(str))
-converter.register_structure_hook_func(lambda annotation: annotation == tuple[int, ...], _scalar_tuple(int))
+def _variadic_tuple_hook(annotation: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """``tuple[X, ...]`` from a JSON list, with X's hook looked up once (not per value, as cattrs does).
+
+    Scalar items (``str``, ``int``) are checked, not converted: a number where text
+    belongs means the row was altered.
+    """
+    item_type = typing.get_args(annotation)[0]
+    if item_type in (str, int):
+
+        def scalars(data: Any, _: Any) -> tuple[Any, ...]:
+            if type(data) is not list:
+                raise CorruptLogError(f"expected a list of {item_type.__name__}, found {data!r:.80}")
+            for item in data:
+                if type(item) is not item_type:
+                    raise CorruptLogError(f"expected a list of {item_type.__name__}, found {data!r:.80}")
+            return tuple(data)
+
+        return scalars
+    item_hook = converter.get_structure_hook(item_type)
+
+    def items(data: Any, _: Any) -> tuple[Any, ...]:
+        if type(data) is not list:
+            raise CorruptLogError(f"expected a list, found {data!r:.80}")
+        return tuple([item_hook(item, item_type) for item in data])
+
+    return items
+
+
+converter.register_structure_hook_factory(_is_variadic_tuple, _variadic_tuple_hook)
 
 
 @attrs.frozen

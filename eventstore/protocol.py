@@ -75,6 +75,10 @@ class EventStore(Protocol):
         """The newest snapshot at or before ``at_most`` on the thread's lineage, if any."""
         ...
 
+    def snapshot_seqs(self, thread_id: str) -> list[int]:
+        """Where the thread's lineage has snapshots, newest first (so a reader can plan its folds)."""
+        ...
+
     def delete_snapshots(self, thread_id: str | None = None) -> int:
         """Drop cached snapshots (all, or one thread's); results never change, only speed."""
         ...

@@ -362,24 +362,45 @@ class SqliteEventStore:
         to_seq: int | None = None,
         types: Sequence[str] | None = None,
     ) -> Iterator[EventRecord]:
-        segments = self._segments(thread_id)
         upper = _NO_END if to_seq is None else to_seq
         type_sql, type_params = _type_filter(types)
-        page = FIRST_PAGE
-        for seg_thread, lo, hi in segments:
+        # A bounded range comes back in one query; an open-ended read starts small and grows.
+        page = FIRST_PAGE if to_seq is None else max(1, min(PAGE, to_seq - from_seq + 1))
+        segments = self._lineage.get(thread_id)
+        if segments is None and types is None and from_seq <= upper:
+            # A thread's own events all follow its fork point: when its own rows start where the
+            # read does, they are the whole answer and the lineage need not be looked up.
+            rows = self._page(thread_id, from_seq, upper, "", (), page)
+            if rows and rows[0][1] == from_seq:
+                yield from map(_record, rows)
+                if len(rows) == page:
+                    yield from self._forward(thread_id, rows[-1][1] + 1, upper, "", (), min(PAGE, page * 4))
+                return
+        for seg_thread, lo, hi in segments or self._segments(thread_id):
             start, stop = max(lo, from_seq), min(hi, upper)
-            while start <= stop:
-                rows = self._query(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
-                    f"{type_sql} ORDER BY seq LIMIT {page}",
-                    (seg_thread, start, stop, *type_params),
-                )
-                for row in rows:
-                    yield _record(row)
-                if len(rows) < page:
-                    break
-                start = rows[-1][1] + 1
-                page = min(PAGE, page * 4)
+            if start <= stop:
+                yield from self._forward(seg_thread, start, stop, type_sql, type_params, page)
+
+    def _page(
+        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[str, ...], page: int
+    ) -> list[tuple[Any, ...]]:
+        return self._query(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+            f"{type_sql} ORDER BY seq LIMIT {page}",
+            (thread_id, start, stop, *type_params),
+        )
+
+    def _forward(
+        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[str, ...], page: int
+    ) -> Iterator[EventRecord]:
+        """The events stored under ``thread_id`` in ``start..stop``, oldest first, a page at a time."""
+        while start <= stop:
+            rows = self._page(thread_id, start, stop, type_sql, type_params, page)
+            yield from map(_record, rows)
+            if len(rows) < page:
+                return
+            start = rows[-1][1] + 1
+            page = min(PAGE, page * 4)
 
     def read_backward(
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
@@ -458,6 +479,16 @@ class SqliteEventStore:
                 if found is not None:
                     return found
         return None
+
+    def snapshot_seqs(self, thread_id: str) -> list[int]:
+        found: list[int] = []
+        for seg_thread, lo, hi in reversed(self._segments(thread_id)):
+            rows = self._query(
+                "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC",
+                (seg_thread, lo, hi),
+            )
+            found.extend(seq for (seq,) in rows)
+        return found
 
     def _snapshot_in(self, thread_id: str, lo: int, hi: int) -> SnapshotRecord | None:
         rows = self._query(

@@ -515,6 +515,35 @@ class EventStoreContract(abc.ABC):
         assert _snap(store, "c") == (3, b'{"b": 3}')
         assert _snap(store, "c", at_most=2) == (1, b'{"a": 1}')
 
+    def test_snapshot_seqs_list_a_lineages_snapshots_newest_first(self, store: EventStore) -> None:
+        store.append("a", events(4), expected_seq=0)
+        for seq in (1, 3, 4):
+            store.write_snapshot("a", seq, b"{}")
+        store.fork("a", 3, "b")
+        store.append("b", events(3), expected_seq=3)
+        store.write_snapshot("b", 5, b"{}")
+        assert store.snapshot_seqs("a") == [4, 3, 1]
+        assert store.snapshot_seqs("b") == [5, 3, 1]
+        store.delete_snapshots("a")
+        assert store.snapshot_seqs("b") == [5]
+
+    def test_snapshot_seqs_of_an_unknown_thread_is_thread_not_found(self, store: EventStore) -> None:
+        with pytest.raises(ThreadNotFound):
+            store.snapshot_seqs("ghost")
+
+    def test_a_read_of_a_forks_range_spanning_its_fork_point_is_in_order(self, store: EventStore) -> None:
+        store.append("p", events(5), expected_seq=0)
+        store.fork("p", 3, "f")
+        store.append("f", events(2), expected_seq=3)
+        fresh = type(store)(store.path) if getattr(store, "path", ":memory:") not in (":memory:", "") else store
+        assert [(r.thread_id, r.seq) for r in fresh.read("f", from_seq=2, to_seq=5)] == [
+            ("p", 2),
+            ("p", 3),
+            ("f", 4),
+            ("f", 5),
+        ]
+        assert [(r.thread_id, r.seq) for r in fresh.read("f", from_seq=4)] == [("f", 4), ("f", 5)]
+
     def test_deleting_one_threads_snapshots(self, store: EventStore) -> None:
         store.append("a", events(3), expected_seq=0)
         store.append("b", events(3), expected_seq=0)
