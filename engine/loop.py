@@ -105,7 +105,7 @@ class Invocation:
             self.thread_id,
             frame.step,
             lambda: encode_frame(frame, fingerprint),
-            head=not next_names(frame) or self.stopping,
+            head=not self.checkpoint.event.next or self.stopping,
             pending_bytes=batch_bytes,
         )
         return (self.checkpoint.seq, payload) if payload is not None else None
@@ -319,13 +319,13 @@ class Invocation:
         self._stage_checkpoint(
             source="loop", step=self.frame.step + 1, applied=self._applied(completed), frame=next_frame
         )
+        assert self.checkpoint is not None
         after = self.settings.interrupt_after
         done = [o.ref.name for o in outcomes if o.status == "done" and o.ref.name != START]
         stop_after = bool(after) and any(name in after or "*" in after for name in done)
         if stop_after:
-            assert self.checkpoint is not None
             self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
-        self.stopping = stop_after or self._breaks_before(next_names(next_frame))
+        self.stopping = stop_after or self._breaks_before(self.checkpoint.event.next)
         self._flush(snapshot_of=next_frame)
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)

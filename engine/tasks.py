@@ -20,7 +20,7 @@ from engine.planning import Frame, PlannedTask, apply_writes
 from engine.types import Command, Interrupt, Send
 
 if TYPE_CHECKING:
-    from engine.graph import StateGraph
+    from engine.graph import Branch, StateGraph
 
 
 @attrs.frozen(kw_only=True)
@@ -51,6 +51,9 @@ class Router:
             for source in join.sources:
                 self.joins_of.setdefault(source, []).append(join.key)
         self.nodes = set(builder.nodes)
+        self.branches_of: dict[str, list[Branch]] = {}
+        for branch in builder.branches:
+            self.branches_of.setdefault(branch.source, []).append(branch)
 
     def route(
         self,
@@ -65,7 +68,7 @@ class Router:
         sends: list[SendPacket] = []
         chosen: list[Any]
         self._add_destinations(node, goto, triggers, sends, "Command.goto")
-        branches = [b for b in self.builder.branches if b.source == node]
+        branches = self.branches_of.get(node)
         if branches:
             fresh = apply_writes(self.schema.channels, frame_values, writes)
             state = self.schema.as_node_input(fresh)
