@@ -42,10 +42,10 @@ PARENT_LOOKBACK = 4
 """Events read before a checkpoint whose fold starts at itself, to meet its parent on the way."""
 
 HISTORY_CHUNK = 64
+"""History folds at most this many checkpoints at once when no snapshot or cached frame bounds them."""
 
 Carried = tuple["CheckpointRecord", Frame, list[EventRecord]]
 """A checkpoint whose frame is known, waiting to be emitted with the chunk holding its parent."""
-"""History folds at most this many checkpoints at once when no snapshot or cached frame bounds them."""
 
 
 @attrs.frozen(kw_only=True)
