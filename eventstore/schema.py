@@ -1,7 +1,11 @@
 """The log's SQLite schema: created with sqlite-utils, versioned, and checked before any write.
 
-Opening a file that is not ours, or one written by a newer schema, fails with
-``SchemaError`` before anything touches the file (not even the WAL switch).
+Opening a file that is not ours, or one written by another schema version, fails
+with ``SchemaError`` before anything touches the file (not even the WAL switch).
+
+Version 2 stores each event's hash as its 32 bytes and its timestamp as integer
+microseconds since the Unix epoch (version 1 stored both as text). No release
+ever wrote version 1, so there is no migration: such a file is refused.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import sqlite_utils
 
 from eventstore.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION = "ledgergraph"
 META_TABLE = "ledgergraph_meta"
 
@@ -59,6 +63,13 @@ def _check(conn: sqlite3.Connection, tables: set[str], where: str) -> None:
             f"{where} was written with log schema version {version}, newer than this ledgergraph's "
             f"{SCHEMA_VERSION}; upgrade ledgergraph to open it (the file was not modified)"
         )
+    if version < SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} was written with log schema version {version}, older than this ledgergraph's "
+            f"{SCHEMA_VERSION} (which stores hashes as 32-byte blobs and timestamps as integer "
+            "microseconds); there has been no release, so there is no migration: open it with the "
+            "development build that wrote it, or start a new log file (the file was not modified)"
+        )
 
 
 def _create(conn: sqlite3.Connection) -> None:
@@ -84,8 +95,8 @@ def _create(conn: sqlite3.Connection) -> None:
             "type": str,
             "schema_version": int,
             "payload": str,
-            "hash": str,
-            "recorded_at": str,
+            "hash": bytes,
+            "recorded_at": int,
         },
         pk="position",
         not_null={"thread_id", "seq", "type", "schema_version", "payload", "hash", "recorded_at"},

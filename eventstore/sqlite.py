@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eventstore import faults, jsonio
+from eventstore.clock import now_us
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
@@ -39,17 +40,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-_ROW_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, str, int, (str, bytes), str, str)
+_ROW_TYPES: tuple[type, ...] = (str, int, int, str, int, str, bytes, int)
+"""The Python types of a row of ``_EVENT_COLUMNS`` as ledgergraph writes it."""
+_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, str, int, (str, bytes), bytes, int)
+"""What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
 _COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
 
 
 def _record(row: tuple[Any, ...]) -> EventRecord:
-    for value, expected, name in zip(row, _ROW_TYPES, _COLUMN_NAMES, strict=True):
-        if not isinstance(value, expected) or type(value) is bool:
-            raise CorruptLogError(
-                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
-                "the row was altered outside ledgergraph"
-            )
+    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison."""
+    if tuple(map(type, row)) != _ROW_TYPES:
+        _check_row(row)
     payload = row[5]
     return EventRecord(
         thread_id=row[0],
@@ -58,9 +59,26 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
         type=row[3],
         schema_version=row[4],
         payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
-        hash=row[6],
-        recorded_at=row[7],
+        hash=row[6].hex(),
+        recorded_at_us=row[7],
     )
+
+
+def _check_row(row: tuple[Any, ...]) -> None:
+    """The slow path of ``_record``: name the first column that holds a type ledgergraph never writes."""
+    for value, expected, name in zip(row, _COLUMN_TYPES, _COLUMN_NAMES, strict=True):
+        if not isinstance(value, expected) or type(value) is bool:
+            raise CorruptLogError(
+                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
+                "the row was altered outside ledgergraph"
+            )
+
+
+def _stored_hash(value: object, where: str) -> str:
+    """A hash column read back as hex; anything but a blob there was written outside ledgergraph."""
+    if type(value) is not bytes:
+        raise CorruptLogError(f"the hash of {where} is a {type(value).__name__}, not bytes: it was altered")
+    return value.hex()
 
 
 def _payload_text(event: NewEvent) -> str:
@@ -200,7 +218,7 @@ class SqliteEventStore:
                 ).fetchone()
                 if row is None:
                     break
-                return str(row[0])
+                return _stored_hash(row[0], f"event {seq} of {seg_thread!r}")
         raise StorageError(f"event {seq} of the lineage {segments[-1][0]!r} is missing")
 
     # -- writing ----------------------------------------------------------------
@@ -256,9 +274,13 @@ class SqliteEventStore:
                     expected=expected_seq,
                     actual=head,
                 )
-            previous = str(last[1]) if last is not None else self._hash_at(conn, segments, head)
-            now = _now()
+            if last is not None:
+                previous = _stored_hash(last[1], f"event {head} of {thread_id!r}")
+            else:
+                previous = self._hash_at(conn, segments, head)
+            now = now_us()
             rows: list[tuple[Any, ...]] = []
+            digests: list[str] = []
             for offset, event in enumerate(events, start=1):
                 seq = head + offset
                 digest = chain_hash(
@@ -267,15 +289,18 @@ class SqliteEventStore:
                     seq=seq,
                     type=event.type,
                     schema_version=event.schema_version,
-                    recorded_at=now,
+                    recorded_at_us=now,
                     payload=event.payload,
                 )
-                rows.append((thread_id, seq, event.type, event.schema_version, texts[offset - 1], digest, now))
+                rows.append(
+                    (thread_id, seq, event.type, event.schema_version, texts[offset - 1], bytes.fromhex(digest), now)
+                )
+                digests.append(digest)
                 previous = digest
             conn.executemany(_INSERT, rows)
             (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
             if snapshot is not None:
-                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), now))
+                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), _now()))
         first_position = int(last_position) - len(rows) + 1
         return [
             EventRecord(
@@ -285,8 +310,8 @@ class SqliteEventStore:
                 type=row[2],
                 schema_version=row[3],
                 payload=events[i].payload,
-                hash=row[5],
-                recorded_at=row[6],
+                hash=digests[i],
+                recorded_at_us=now,
             )
             for i, row in enumerate(rows)
         ]
@@ -527,7 +552,7 @@ class SqliteEventStore:
                 seq=record.seq,
                 type=record.type,
                 schema_version=record.schema_version,
-                recorded_at=record.recorded_at,
+                recorded_at_us=record.recorded_at_us,
                 payload=record.payload,
             )
             if digest != record.hash:

@@ -92,7 +92,7 @@ def test_a_payload_changed_through_raw_sql_is_reported_by_verify(store: SqliteEv
         seq=3,
         type=original[2].type,
         schema_version=1,
-        recorded_at=original[2].recorded_at,
+        recorded_at_us=original[2].recorded_at_us,
         payload=b'{"n":999}',
     )
     assert report.events_checked == 2
@@ -106,12 +106,12 @@ def test_a_forged_row_with_a_recomputed_hash_breaks_the_next_link(store: SqliteE
         seq=2,
         type=original[1].type,
         schema_version=1,
-        recorded_at=original[1].recorded_at,
+        recorded_at_us=original[1].recorded_at_us,
         payload=b'{"n":-1}',
     )
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET payload = '{\"n\":-1}', hash = ? WHERE seq = 2", (forged,))
+        conn.execute("UPDATE events SET payload = '{\"n\":-1}', hash = ? WHERE seq = 2", (bytes.fromhex(forged),))
     report = store.verify("t")
     assert report.broken is not None
     assert report.broken.seq == 3
@@ -208,6 +208,25 @@ def _newer_schema(path: Path) -> None:
         conn.execute("UPDATE ledgergraph_meta SET value = '999' WHERE key = 'schema_version'")
 
 
+def _schema_version_1(path: Path) -> None:
+    """A log as the development builds before schema 2 wrote it: hashes and timestamps as text."""
+    with raw(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE ledgergraph_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO ledgergraph_meta VALUES ('application', 'ledgergraph'), ('schema_version', '1');
+            CREATE TABLE event_threads (thread_id TEXT PRIMARY KEY, parent_thread_id TEXT,
+                parent_seq INTEGER, created_at TEXT NOT NULL);
+            CREATE TABLE events (position INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                type TEXT NOT NULL, schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash TEXT NOT NULL,
+                recorded_at TEXT NOT NULL);
+            INSERT INTO event_threads VALUES ('t', NULL, NULL, '2026-01-01T00:00:00.000000+00:00');
+            INSERT INTO events VALUES (1, 't', 1, 'A', 1, '{}', printf('%064d', 0), '2026-01-01T00:00:00.000000+00:00');
+            """
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
 def _another_application_name(path: Path) -> None:
     SqliteEventStore(path).close()
     with raw(path) as conn:
@@ -221,9 +240,17 @@ def _another_application_name(path: Path) -> None:
         (_random_bytes, "not a SQLite database"),
         (_text_file, "not a SQLite database"),
         (_newer_schema, "schema version 999, newer"),
+        (_schema_version_1, "schema version 1, older"),
         (_another_application_name, "not a ledgergraph database"),
     ],
-    ids=["another app's SQLite database", "random bytes", "a text file", "a newer schema", "another application"],
+    ids=[
+        "another app's SQLite database",
+        "random bytes",
+        "a text file",
+        "a newer schema",
+        "schema version 1",
+        "another application",
+    ],
 )
 def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_identical(
     path: Path, make_file: Callable[[Path], None], message: str
@@ -232,6 +259,20 @@ def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_
     before = file_state(path)
     with pytest.raises(SchemaError, match=message):
         SqliteEventStore(path)
+    assert file_state(path) == before
+
+
+def test_a_schema_version_1_file_is_refused_with_what_to_do_and_no_migration(path: Path) -> None:
+    _schema_version_1(path)
+    before = file_state(path)
+    with pytest.raises(SchemaError) as raised:
+        SqliteEventStore(path)
+    message = str(raised.value)
+    assert "schema version 1" in message
+    assert "no release" in message
+    assert "no migration" in message
+    assert "start a new log file" in message
+    assert "not modified" in message
     assert file_state(path) == before
 
 

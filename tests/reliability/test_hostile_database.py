@@ -121,18 +121,20 @@ def rechain(conn: sqlite3.Connection, thread_id: str, from_seq: int) -> None:
     before = conn.execute(
         "SELECT hash FROM events WHERE thread_id = ? AND seq = ?", (thread_id, from_seq - 1)
     ).fetchone()
-    previous = before[0] if before else GENESIS
-    for seq, type_, version, payload, recorded_at in rows:
+    previous = before[0].hex() if before else GENESIS
+    for seq, type_, version, payload, recorded_at_us in rows:
         digest = chain_hash(
             previous=previous,
             thread_id=thread_id,
             seq=seq,
             type=str(type_),
             schema_version=version,
-            recorded_at=recorded_at,
+            recorded_at_us=recorded_at_us,
             payload=_as_bytes(payload),
         )
-        conn.execute("UPDATE events SET hash = ? WHERE thread_id = ? AND seq = ?", (digest, thread_id, seq))
+        conn.execute(
+            "UPDATE events SET hash = ? WHERE thread_id = ? AND seq = ?", (bytes.fromhex(digest), thread_id, seq)
+        )
         previous = digest
 
 
