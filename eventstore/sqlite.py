@@ -23,6 +23,7 @@ from eventstore.errors import (
 from eventstore.hashing import GENESIS, chain_hash
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
 from eventstore.schema import check_or_create
+from eventstore.type_codes import TypeCodes
 
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
@@ -40,15 +41,18 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-_ROW_TYPES: tuple[type, ...] = (str, int, int, str, int, str, bytes, int)
+_ROW_TYPES: tuple[type, ...] = (str, int, int, int, int, str, bytes, int)
 """The Python types of a row of ``_EVENT_COLUMNS`` as ledgergraph writes it."""
-_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, str, int, (str, bytes), bytes, int)
+_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, int, int, (str, bytes), bytes, int)
 """What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
 _COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
 
 
-def _record(row: tuple[Any, ...]) -> EventRecord:
-    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison."""
+def _record(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
+    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison.
+
+    ``type_names`` must know the row's type code (see ``SqliteEventStore._records``).
+    """
     if tuple(map(type, row)) != _ROW_TYPES:
         _check_row(row)
     payload = row[5]
@@ -56,7 +60,7 @@ def _record(row: tuple[Any, ...]) -> EventRecord:
         thread_id=row[0],
         seq=row[1],
         position=row[2],
-        type=row[3],
+        type=type_names[row[3]],
         schema_version=row[4],
         payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
         hash=row[6].hex(),
@@ -117,6 +121,7 @@ class SqliteEventStore:
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self._lock = threading.RLock()
         self._lineage: dict[str, tuple[Segment, ...]] = {}
+        self._types = TypeCodes()
         if isinstance(path, sqlite3.Connection):
             # A caller's connection: we manage transactions ourselves, so it runs in autocommit mode.
             self._conn = path
@@ -137,6 +142,7 @@ class SqliteEventStore:
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            self._types.reload(self._conn)
         except EventStoreError:
             self._conn.close()
             raise
@@ -172,6 +178,21 @@ class SqliteEventStore:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._translated("read"):
             return self._conn.execute(sql, params).fetchall()
+
+    def _records(self, rows: list[tuple[Any, ...]]) -> Iterator[EventRecord]:
+        """Rows as records; a type code this store has not seen yet is looked up once (another writer added it)."""
+        names = self._types.names
+        for row in rows:
+            if row[3] not in names:
+                with self._lock, self._translated("read"):
+                    self._types.reload(self._conn)
+                names = self._types.names
+                if type(row[3]) is int and row[3] not in names:
+                    raise CorruptLogError(
+                        f"event row at position {row[2]!r} has the type code {row[3]}, which names no event "
+                        "type: the row was altered outside ledgergraph"
+                    )
+            yield _record(row, names)
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
         rows = self._conn.execute(
@@ -220,6 +241,15 @@ class SqliteEventStore:
                     break
                 return _stored_hash(row[0], f"event {seq} of {seg_thread!r}")
         raise StorageError(f"event {seq} of the lineage {segments[-1][0]!r} is missing")
+
+    def _type_filter(self, types: Sequence[str] | None) -> tuple[str, tuple[int, ...]]:
+        if types is None:
+            return "", ()
+        with self._lock, self._translated("read"):
+            codes = tuple(self._types.lookup(self._conn, types))
+        if not codes:
+            return " AND 0", ()
+        return f" AND type IN ({', '.join('?' * len(codes))})", codes
 
     # -- writing ----------------------------------------------------------------
 
@@ -279,6 +309,7 @@ class SqliteEventStore:
             else:
                 previous = self._hash_at(conn, segments, head)
             now = now_us()
+            codes = self._types.assign(conn, [event.type for event in events])
             rows: list[tuple[Any, ...]] = []
             digests: list[str] = []
             for offset, event in enumerate(events, start=1):
@@ -293,7 +324,15 @@ class SqliteEventStore:
                     payload=event.payload,
                 )
                 rows.append(
-                    (thread_id, seq, event.type, event.schema_version, texts[offset - 1], bytes.fromhex(digest), now)
+                    (
+                        thread_id,
+                        seq,
+                        codes[event.type],
+                        event.schema_version,
+                        texts[offset - 1],
+                        bytes.fromhex(digest),
+                        now,
+                    )
                 )
                 digests.append(digest)
                 previous = digest
@@ -301,13 +340,14 @@ class SqliteEventStore:
             (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
             if snapshot is not None:
                 conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), _now()))
+        self._types.remember(codes)
         first_position = int(last_position) - len(rows) + 1
         return [
             EventRecord(
                 thread_id=row[0],
                 seq=row[1],
                 position=first_position + i,
-                type=row[2],
+                type=events[i].type,
                 schema_version=row[3],
                 payload=events[i].payload,
                 hash=digests[i],
@@ -389,7 +429,7 @@ class SqliteEventStore:
     ) -> Iterator[EventRecord]:
         segments = self._segments(thread_id)
         upper = _NO_END if to_seq is None else to_seq
-        type_sql, type_params = _type_filter(types)
+        type_sql, type_params = self._type_filter(types)
         page = FIRST_PAGE
         for seg_thread, lo, hi in segments:
             start, stop = max(lo, from_seq), min(hi, upper)
@@ -399,8 +439,7 @@ class SqliteEventStore:
                     f"{type_sql} ORDER BY seq LIMIT {page}",
                     (seg_thread, start, stop, *type_params),
                 )
-                for row in rows:
-                    yield _record(row)
+                yield from self._records(rows)
                 if len(rows) < page:
                     break
                 start = rows[-1][1] + 1
@@ -410,7 +449,7 @@ class SqliteEventStore:
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
         upper = _NO_END if before_seq is None else before_seq - 1
-        type_sql, type_params = _type_filter(types)
+        type_sql, type_params = self._type_filter(types)
         # A thread's own events all come after its fork point, so the newest ones can be read
         # before its lineage is looked up; the lineage is needed only once they run out.
         segments = self._lineage.get(thread_id) or ((thread_id, 1, _NO_END),)
@@ -426,8 +465,7 @@ class SqliteEventStore:
                     f"{type_sql} ORDER BY seq DESC LIMIT {page}",
                     (seg_thread, lo, stop, *type_params),
                 )
-                for row in rows:
-                    yield _record(row)
+                yield from self._records(rows)
                 if len(rows) < page:
                     break
                 stop = rows[-1][1] - 1
@@ -448,8 +486,7 @@ class SqliteEventStore:
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
                 (position,),
             )
-            for row in rows:
-                yield _record(row)
+            yield from self._records(rows)
             if remaining is not None:
                 remaining -= len(rows)
             if len(rows) < page:
@@ -521,11 +558,12 @@ class SqliteEventStore:
             try:
                 record = next(records, None)
             except CorruptLogError as exc:
+                stored_in = next((t for t, lo, hi in self._segments(thread_id) if lo <= expected_seq <= hi), thread_id)
                 return VerifyReport(
                     thread_id=thread_id,
                     events_checked=checked,
                     broken=BrokenLink(
-                        thread_id=thread_id,
+                        thread_id=stored_in,
                         seq=expected_seq,
                         expected="a well-formed row",
                         found=str(exc),
@@ -611,12 +649,3 @@ def _connection_path(conn: sqlite3.Connection) -> str:
         if name == "main":
             return str(file) or ":memory:"
     return ":memory:"
-
-
-def _type_filter(types: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
-    if types is None:
-        return "", ()
-    names = tuple(types)
-    if not names:
-        return " AND 0", ()
-    return f" AND type IN ({', '.join('?' * len(names))})", names

@@ -13,6 +13,7 @@ import pytest
 
 from eventstore import ConcurrencyError, SchemaError, SqliteEventStore, chain_hash
 from tests.eventstore.contract import event, events, seqs
+from tests.rawsql import type_code
 
 
 @pytest.fixture
@@ -159,11 +160,28 @@ def test_tampering_with_a_parent_is_reported_when_verifying_its_fork(store: Sqli
     store.append("f", events(2), expected_seq=3)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET type = 'Forged' WHERE thread_id = 'p' AND seq = 2")
+        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (type_code(conn, "Forged"),))
     report = store.verify("f")
     assert report.broken is not None
     assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
     assert report.thread_id == "f"
+
+
+@pytest.mark.parametrize("value", ["Forged", 99, 1.5, b"\x00"], ids=["text", "a code naming no type", "real", "blob"])
+def test_a_type_column_that_is_not_a_known_code_is_reported_where_it_is_stored(
+    store: SqliteEventStore, path: Path, value: object
+) -> None:
+    store.append("p", events(3), expected_seq=0)
+    store.fork("p", 3, "f")
+    store.append("f", events(2), expected_seq=3)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (value,))
+    report = store.verify("f")
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
+    assert "cannot be read" in report.broken.reason
+    assert "'type'" in report.broken.found or "type code 99" in report.broken.found
 
 
 def test_tampering_after_the_fork_point_does_not_break_the_fork(store: SqliteEventStore, path: Path) -> None:

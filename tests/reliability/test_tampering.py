@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from engine import SqliteSaver
 from eventstore import GENESIS, SqliteEventStore, VerifyReport, chain_hash
+from tests.rawsql import type_code, type_name
 from tests.reliability import _workflow
 
 FORK_AT = 12
@@ -91,8 +92,11 @@ def change_payload(seq: int, thread_id: str = "done") -> Callable[[sqlite3.Conne
 
 
 def change_column(seq: int, column: str, value: object) -> Callable[[sqlite3.Connection], None]:
+    """Set one column of event ``seq``; a type given as a name is stored as its code, as the log stores types."""
+
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute(f"UPDATE events SET {column} = ? WHERE thread_id = 'done' AND seq = ?", (value, seq))
+        stored = type_code(conn, value) if column == "type" and isinstance(value, str) else value
+        conn.execute(f"UPDATE events SET {column} = ? WHERE thread_id = 'done' AND seq = ?", (stored, seq))
 
     return tamper
 
@@ -137,7 +141,7 @@ def insert(seq: int, *, forge_hash: bool) -> Callable[[sqlite3.Connection], None
                 previous=previous[0].hex() if previous else GENESIS,
                 thread_id="done",
                 seq=seq,
-                type=type_,
+                type=type_name(conn, type_),
                 schema_version=version,
                 recorded_at_us=recorded_at_us,
                 payload=payload.encode(),
@@ -169,6 +173,8 @@ def test_a_changed_payload_is_reported_at_its_position(base_db: Path, seq: int |
     ("column", "value"),
     [
         ("type", "TaskFailed"),
+        ("type", "NeverRegistered"),
+        ("type", b"TaskFailed"),  # a type ledgergraph never writes there
         ("schema_version", 2),
         ("recorded_at", 946_684_800_000_000),  # 2000-01-01T00:00:00+00:00
         ("recorded_at", "2000-01-01T00:00:00+00:00"),  # a type ledgergraph never writes there
