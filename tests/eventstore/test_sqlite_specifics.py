@@ -3,6 +3,7 @@ detection through raw SQL, refusing files that are not ours, its pragmas, and it
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -383,3 +384,29 @@ def test_a_fork_made_through_one_connection_is_readable_through_another(path: Pa
         assert second.head("f") == 2
         second.append("f", events(1), expected_seq=2)
         assert [(r.thread_id, r.seq) for r in first.read("f")] == [("p", 1), ("p", 2), ("f", 3)]
+
+
+# -- what a row stores --------------------------------------------------------------------------
+
+
+def test_a_row_stores_the_hash_as_32_bytes_the_time_as_integer_microseconds_and_the_type_as_a_code(
+    store: SqliteEventStore, path: Path
+) -> None:
+    (record,) = store.append("t", [event("Opened", n=1)], expected_seq=0)
+    with raw(path) as conn:
+        stored_hash, stored_time, stored_type = conn.execute(
+            "SELECT hash, recorded_at, type FROM events WHERE thread_id = 't' AND seq = 1"
+        ).fetchone()
+        names = dict(conn.execute("SELECT code, name FROM event_types").fetchall())
+    assert stored_hash == bytes.fromhex(record.hash) and len(stored_hash) == 32
+    assert stored_time == record.recorded_at_us and type(stored_time) is int
+    assert names[stored_type] == "Opened"
+
+
+def test_a_records_timestamp_reads_as_iso_8601_utc_text(store: SqliteEventStore) -> None:
+    (record,) = store.append("t", events(1), expected_seq=0)
+    shown = dt.datetime.fromisoformat(record.recorded_at)
+    assert record.recorded_at == shown.isoformat(timespec="microseconds")
+    assert shown.tzinfo == dt.UTC
+    assert shown == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=record.recorded_at_us)
+    assert abs(shown - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
