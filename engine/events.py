@@ -17,13 +17,21 @@ import attrs
 from eventstore import Value, register_event
 
 
+def _pull_path(ref: TaskRef) -> tuple[str | int, ...]:
+    return ("__pregel_pull", ref.name)
+
+
 @attrs.frozen(kw_only=True)
 class TaskRef:
-    """Which task: its id (content-derived), node name and path (``("__pregel_pull", name)`` or push index)."""
+    """Which task: its id (content-derived), node name and path (``("__pregel_pull", name)`` or push index).
+
+    A pull task's path is its default, so the log leaves it out of the payload
+    (a payload that spells it out decodes to the same record).
+    """
 
     id: str
     name: str
-    path: tuple[str | int, ...]
+    path: tuple[str | int, ...] = attrs.field(default=attrs.Factory(_pull_path, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)
@@ -62,11 +70,13 @@ class CheckpointCommitted:
     no graph (the engine recomputes it from the fold). ``id`` is the public
     checkpoint id (see ``engine.planning.new_checkpoint_id``). ``metadata`` is
     the run metadata of the call that made it (``source`` and ``step`` are fields).
+    ``source`` defaults to ``"loop"``, the source of most checkpoints, so the log
+    leaves it out of their payloads.
     """
 
     id: str
     step: int
-    source: str
+    source: str = "loop"
     parent_seq: int | None
     applied: tuple[int, ...] = ()
     start_input: Value = None

@@ -15,20 +15,23 @@ def chain_hash(
     seq: int,
     type: str,
     schema_version: int,
-    recorded_at: str,
+    recorded_at_us: int,
     payload: bytes,
 ) -> str:
     """SHA-256 over length-prefixed fields, so no two different events share an encoding.
 
     The layout, for readers verifying an export offline: the hex ``previous`` hash,
     then ``len:thread_id``, ``len:seq``, ``len:type``, ``len:schema_version``,
-    ``len:recorded_at`` and ``len:payload`` (lengths in bytes, decimal, UTF-8 text).
+    ``len:recorded_at_us`` and ``len:payload`` (lengths in bytes, decimal, UTF-8
+    text; ``recorded_at_us`` is the timestamp in microseconds since the Unix
+    epoch, in decimal: the integer the log stores, so the hash never depends on
+    how a timestamp is formatted). The result is hex; the log stores its 32 bytes.
     """
     thread = thread_id.encode("utf-8", "surrogatepass")
     number = str(seq).encode("utf-8", "surrogatepass")
     kind = type.encode("utf-8", "surrogatepass")
     version = str(schema_version).encode("utf-8", "surrogatepass")
-    when = recorded_at.encode("utf-8", "surrogatepass")
+    when = str(recorded_at_us).encode("ascii")
     message = b"%b%d:%b%d:%b%d:%b%d:%b%d:%b%d:%b" % (
         previous.encode("ascii"),
         len(thread),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from eventstore.clock import iso_utc
+
 
 @attrs.frozen(kw_only=True)
 class NewEvent:
@@ -20,7 +22,9 @@ class EventRecord:
 
     ``thread_id`` is the thread that stored it: a forked thread's inherited prefix
     comes back with the parent's thread id, so every record's hash can be checked
-    against the row it came from.
+    against the row it came from. ``hash`` is the SHA-256 in hex (the log stores
+    its 32 bytes); ``recorded_at_us`` is when it was appended, in microseconds
+    since the Unix epoch (what the log stores and the hash covers).
     """
 
     thread_id: str
@@ -30,7 +34,12 @@ class EventRecord:
     schema_version: int
     payload: bytes
     hash: str
-    recorded_at: str
+    recorded_at_us: int
+
+    @property
+    def recorded_at(self) -> str:
+        """When it was appended, as ISO-8601 UTC text (made on each access: read the integer in bulk)."""
+        return iso_utc(self.recorded_at_us)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,7 +1,12 @@
 """The log's SQLite schema: created with sqlite-utils, versioned, and checked before any write.
 
-Opening a file that is not ours, or one written by a newer schema, fails with
-``SchemaError`` before anything touches the file (not even the WAL switch).
+Opening a file that is not ours, or one written by another schema version, fails
+with ``SchemaError`` before anything touches the file (not even the WAL switch).
+
+Version 2 stores each event's hash as its 32 bytes, its timestamp as integer
+microseconds since the Unix epoch and its type as a code from ``event_types``
+(version 1 stored all three as text). No release
+ever wrote version 1, so there is no migration: such a file is refused.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import sqlite_utils
 
 from eventstore.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION = "ledgergraph"
 META_TABLE = "ledgergraph_meta"
 
-_IMMUTABLE = ("events", "event_threads")
+_IMMUTABLE = ("events", "event_threads", "event_types")
 
 
 def check_or_create(conn: sqlite3.Connection, where: str) -> None:
@@ -59,6 +64,13 @@ def _check(conn: sqlite3.Connection, tables: set[str], where: str) -> None:
             f"{where} was written with log schema version {version}, newer than this ledgergraph's "
             f"{SCHEMA_VERSION}; upgrade ledgergraph to open it (the file was not modified)"
         )
+    if version < SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} was written with log schema version {version}, older than this ledgergraph's "
+            f"{SCHEMA_VERSION} (which stores hashes as 32-byte blobs, timestamps as integer "
+            "microseconds and types as codes); there has been no release, so there is no migration: open it with the "
+            "development build that wrote it, or start a new log file (the file was not modified)"
+        )
 
 
 def _create(conn: sqlite3.Connection) -> None:
@@ -73,6 +85,10 @@ def _create(conn: sqlite3.Connection) -> None:
         not_null={"created_at"},
         foreign_keys=[("parent_thread_id", "event_threads", "thread_id")],
     )
+    db["event_types"].create(  # type: ignore[union-attr]
+        {"code": int, "name": str}, pk="code", not_null={"name"}
+    )
+    db["event_types"].create_index(["name"], index_name="event_types_by_name", unique=True)  # type: ignore[union-attr]
     # Positions are rowids: max + 1 for each insert, so never reused while the
     # DELETE trigger below keeps the newest row in place (no AUTOINCREMENT counter
     # to write on every append).
@@ -81,15 +97,15 @@ def _create(conn: sqlite3.Connection) -> None:
             "position": int,
             "thread_id": str,
             "seq": int,
-            "type": str,
+            "type": int,
             "schema_version": int,
             "payload": str,
-            "hash": str,
-            "recorded_at": str,
+            "hash": bytes,
+            "recorded_at": int,
         },
         pk="position",
         not_null={"thread_id", "seq", "type", "schema_version", "payload", "hash", "recorded_at"},
-        foreign_keys=[("thread_id", "event_threads", "thread_id")],
+        foreign_keys=[("thread_id", "event_threads", "thread_id"), ("type", "event_types", "code")],
     )
     db["events"].create_index(  # type: ignore[union-attr]
         ["thread_id", "seq"], index_name="events_by_thread", unique=True

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eventstore import faults, jsonio
+from eventstore.clock import now_us
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
@@ -22,6 +23,7 @@ from eventstore.errors import (
 from eventstore.hashing import GENESIS, chain_hash
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
 from eventstore.schema import check_or_create
+from eventstore.type_codes import TypeCodes
 
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
@@ -39,28 +41,48 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-_ROW_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, str, int, (str, bytes), str, str)
+_ROW_TYPES: tuple[type, ...] = (str, int, int, int, int, str, bytes, int)
+"""The Python types of a row of ``_EVENT_COLUMNS`` as ledgergraph writes it."""
+_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, int, int, (str, bytes), bytes, int)
+"""What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
 _COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
 
 
-def _record(row: tuple[Any, ...]) -> EventRecord:
-    for value, expected, name in zip(row, _ROW_TYPES, _COLUMN_NAMES, strict=True):
-        if not isinstance(value, expected) or type(value) is bool:
-            raise CorruptLogError(
-                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
-                "the row was altered outside ledgergraph"
-            )
+def _record(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
+    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison.
+
+    ``type_names`` must know the row's type code (see ``SqliteEventStore._records``).
+    """
+    if tuple(map(type, row)) != _ROW_TYPES:
+        _check_row(row)
     payload = row[5]
     return EventRecord(
         thread_id=row[0],
         seq=row[1],
         position=row[2],
-        type=row[3],
+        type=type_names[row[3]],
         schema_version=row[4],
         payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
-        hash=row[6],
-        recorded_at=row[7],
+        hash=row[6].hex(),
+        recorded_at_us=row[7],
     )
+
+
+def _check_row(row: tuple[Any, ...]) -> None:
+    """The slow path of ``_record``: name the first column that holds a type ledgergraph never writes."""
+    for value, expected, name in zip(row, _COLUMN_TYPES, _COLUMN_NAMES, strict=True):
+        if not isinstance(value, expected) or type(value) is bool:
+            raise CorruptLogError(
+                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
+                "the row was altered outside ledgergraph"
+            )
+
+
+def _stored_hash(value: object, where: str) -> str:
+    """A hash column read back as hex; anything but a blob there was written outside ledgergraph."""
+    if type(value) is not bytes:
+        raise CorruptLogError(f"the hash of {where} is a {type(value).__name__}, not bytes: it was altered")
+    return value.hex()
 
 
 def _payload_text(event: NewEvent) -> str:
@@ -99,6 +121,7 @@ class SqliteEventStore:
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self._lock = threading.RLock()
         self._lineage: dict[str, tuple[Segment, ...]] = {}
+        self._types = TypeCodes()
         if isinstance(path, sqlite3.Connection):
             # A caller's connection: we manage transactions ourselves, so it runs in autocommit mode.
             self._conn = path
@@ -119,6 +142,7 @@ class SqliteEventStore:
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            self._types.reload(self._conn)
         except EventStoreError:
             self._conn.close()
             raise
@@ -154,6 +178,21 @@ class SqliteEventStore:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._translated("read"):
             return self._conn.execute(sql, params).fetchall()
+
+    def _records(self, rows: list[tuple[Any, ...]]) -> Iterator[EventRecord]:
+        """Rows as records; a type code this store has not seen yet is looked up once (another writer added it)."""
+        names = self._types.names
+        for row in rows:
+            if row[3] not in names:
+                with self._lock, self._translated("read"):
+                    self._types.reload(self._conn)
+                names = self._types.names
+                if type(row[3]) is int and row[3] not in names:
+                    raise CorruptLogError(
+                        f"event row at position {row[2]!r} has the type code {row[3]}, which names no event "
+                        "type: the row was altered outside ledgergraph"
+                    )
+            yield _record(row, names)
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
         rows = self._conn.execute(
@@ -200,8 +239,17 @@ class SqliteEventStore:
                 ).fetchone()
                 if row is None:
                     break
-                return str(row[0])
+                return _stored_hash(row[0], f"event {seq} of {seg_thread!r}")
         raise StorageError(f"event {seq} of the lineage {segments[-1][0]!r} is missing")
+
+    def _type_filter(self, types: Sequence[str] | None) -> tuple[str, tuple[int, ...]]:
+        if types is None:
+            return "", ()
+        with self._lock, self._translated("read"):
+            codes = tuple(self._types.lookup(self._conn, types))
+        if not codes:
+            return " AND 0", ()
+        return f" AND type IN ({', '.join('?' * len(codes))})", codes
 
     # -- writing ----------------------------------------------------------------
 
@@ -256,9 +304,14 @@ class SqliteEventStore:
                     expected=expected_seq,
                     actual=head,
                 )
-            previous = str(last[1]) if last is not None else self._hash_at(conn, segments, head)
-            now = _now()
+            if last is not None:
+                previous = _stored_hash(last[1], f"event {head} of {thread_id!r}")
+            else:
+                previous = self._hash_at(conn, segments, head)
+            now = now_us()
+            codes = self._types.assign(conn, [event.type for event in events])
             rows: list[tuple[Any, ...]] = []
+            digests: list[str] = []
             for offset, event in enumerate(events, start=1):
                 seq = head + offset
                 digest = chain_hash(
@@ -267,26 +320,38 @@ class SqliteEventStore:
                     seq=seq,
                     type=event.type,
                     schema_version=event.schema_version,
-                    recorded_at=now,
+                    recorded_at_us=now,
                     payload=event.payload,
                 )
-                rows.append((thread_id, seq, event.type, event.schema_version, texts[offset - 1], digest, now))
+                rows.append(
+                    (
+                        thread_id,
+                        seq,
+                        codes[event.type],
+                        event.schema_version,
+                        texts[offset - 1],
+                        bytes.fromhex(digest),
+                        now,
+                    )
+                )
+                digests.append(digest)
                 previous = digest
             conn.executemany(_INSERT, rows)
             (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
             if snapshot is not None:
-                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), now))
+                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), _now()))
+        self._types.remember(codes)
         first_position = int(last_position) - len(rows) + 1
         return [
             EventRecord(
                 thread_id=row[0],
                 seq=row[1],
                 position=first_position + i,
-                type=row[2],
+                type=events[i].type,
                 schema_version=row[3],
                 payload=events[i].payload,
-                hash=row[5],
-                recorded_at=row[6],
+                hash=digests[i],
+                recorded_at_us=now,
             )
             for i, row in enumerate(rows)
         ]
@@ -363,7 +428,7 @@ class SqliteEventStore:
         types: Sequence[str] | None = None,
     ) -> Iterator[EventRecord]:
         upper = _NO_END if to_seq is None else to_seq
-        type_sql, type_params = _type_filter(types)
+        type_sql, type_params = self._type_filter(types)
         # A bounded range comes back in one query; an open-ended read starts small and grows.
         page = FIRST_PAGE if to_seq is None else max(1, min(PAGE, to_seq - from_seq + 1))
         segments = self._lineage.get(thread_id)
@@ -372,7 +437,7 @@ class SqliteEventStore:
             # read does, they are the whole answer and the lineage need not be looked up.
             rows = self._page(thread_id, from_seq, upper, "", (), page)
             if rows and rows[0][1] == from_seq:
-                yield from map(_record, rows)
+                yield from self._records(rows)
                 if len(rows) == page:
                     yield from self._forward(thread_id, rows[-1][1] + 1, upper, "", (), min(PAGE, page * 4))
                 return
@@ -382,7 +447,7 @@ class SqliteEventStore:
                 yield from self._forward(seg_thread, start, stop, type_sql, type_params, page)
 
     def _page(
-        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[str, ...], page: int
+        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
     ) -> list[tuple[Any, ...]]:
         return self._query(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
@@ -391,12 +456,12 @@ class SqliteEventStore:
         )
 
     def _forward(
-        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[str, ...], page: int
+        self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
     ) -> Iterator[EventRecord]:
         """The events stored under ``thread_id`` in ``start..stop``, oldest first, a page at a time."""
         while start <= stop:
             rows = self._page(thread_id, start, stop, type_sql, type_params, page)
-            yield from map(_record, rows)
+            yield from self._records(rows)
             if len(rows) < page:
                 return
             start = rows[-1][1] + 1
@@ -406,7 +471,7 @@ class SqliteEventStore:
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
         upper = _NO_END if before_seq is None else before_seq - 1
-        type_sql, type_params = _type_filter(types)
+        type_sql, type_params = self._type_filter(types)
         # A thread's own events all come after its fork point, so the newest ones can be read
         # before its lineage is looked up; the lineage is needed only once they run out.
         segments = self._lineage.get(thread_id) or ((thread_id, 1, _NO_END),)
@@ -422,8 +487,7 @@ class SqliteEventStore:
                     f"{type_sql} ORDER BY seq DESC LIMIT {page}",
                     (seg_thread, lo, stop, *type_params),
                 )
-                for row in rows:
-                    yield _record(row)
+                yield from self._records(rows)
                 if len(rows) < page:
                     break
                 stop = rows[-1][1] - 1
@@ -444,8 +508,7 @@ class SqliteEventStore:
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
                 (position,),
             )
-            for row in rows:
-                yield _record(row)
+            yield from self._records(rows)
             if remaining is not None:
                 remaining -= len(rows)
             if len(rows) < page:
@@ -527,11 +590,12 @@ class SqliteEventStore:
             try:
                 record = next(records, None)
             except CorruptLogError as exc:
+                stored_in = next((t for t, lo, hi in self._segments(thread_id) if lo <= expected_seq <= hi), thread_id)
                 return VerifyReport(
                     thread_id=thread_id,
                     events_checked=checked,
                     broken=BrokenLink(
-                        thread_id=thread_id,
+                        thread_id=stored_in,
                         seq=expected_seq,
                         expected="a well-formed row",
                         found=str(exc),
@@ -558,7 +622,7 @@ class SqliteEventStore:
                 seq=record.seq,
                 type=record.type,
                 schema_version=record.schema_version,
-                recorded_at=record.recorded_at,
+                recorded_at_us=record.recorded_at_us,
                 payload=record.payload,
             )
             if digest != record.hash:
@@ -617,12 +681,3 @@ def _connection_path(conn: sqlite3.Connection) -> str:
         if name == "main":
             return str(file) or ":memory:"
     return ":memory:"
-
-
-def _type_filter(types: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
-    if types is None:
-        return "", ()
-    names = tuple(types)
-    if not names:
-        return " AND 0", ()
-    return f" AND type IN ({', '.join('?' * len(names))})", names

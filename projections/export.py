@@ -19,11 +19,12 @@ from eventstore import GENESIS, chain_hash
 from projections.ledger import Ledger
 
 FORMAT = "ledgergraph-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HASH_FORMULA = (
-    "sha256(previous_hash_hex + len:thread_id + len:seq + len:type + len:schema_version + len:recorded_at "
-    "+ len:payload), where len:x is the UTF-8 byte length of x in decimal, a colon, then x; the first "
-    "event's previous hash is 64 zeros"
+    "sha256(previous_hash_hex + len:thread_id + len:seq + len:type + len:schema_version + len:recorded_at_us "
+    "+ len:payload), where len:x is the UTF-8 byte length of x in decimal, a colon, then x; recorded_at_us "
+    "is the timestamp in microseconds since the Unix epoch, in decimal; the first event's previous hash "
+    "is 64 zeros"
 )
 
 
@@ -54,6 +55,7 @@ def export_thread(ledger: Ledger, thread_id: str) -> Iterator[dict[str, Any]]:
             "position": record.position,
             "type": record.type,
             "schema_version": record.schema_version,
+            "recorded_at_us": record.recorded_at_us,
             "recorded_at": record.recorded_at,
             "payload": record.payload.decode("utf-8", "surrogatepass"),
             "previous": previous,
@@ -121,13 +123,15 @@ def check_export(lines: Iterable[str]) -> ExportCheck:  # noqa: C901 - one check
                 return bad(f"expected event {checked + 1}, found event {seq}", number)
             if data["previous"] != previous:
                 return bad(f"event {seq} does not link to the event before it", number)
+            if type(data["recorded_at_us"]) is not int:
+                return bad(f"event {seq}'s recorded_at_us is not an integer", number)
             digest = chain_hash(
                 previous=previous,
                 thread_id=data["thread_id"],
                 seq=seq,
                 type=data["type"],
                 schema_version=data["schema_version"],
-                recorded_at=data["recorded_at"],
+                recorded_at_us=data["recorded_at_us"],
                 payload=data["payload"].encode("utf-8", "surrogatepass"),
             )
         except (KeyError, TypeError, AttributeError) as exc:

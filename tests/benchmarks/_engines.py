@@ -54,6 +54,16 @@ def _sum_lengths(path: Path, sql: str) -> int:
         conn.close()
 
 
+def _stored_int_bytes(column: str) -> str:
+    """SQL for the bytes SQLite's record format spends on an INTEGER value (not its text form's length)."""
+    return (
+        f"CASE WHEN {column} IN (0, 1) THEN 0 WHEN {column} BETWEEN -128 AND 127 THEN 1 "
+        f"WHEN {column} BETWEEN -32768 AND 32767 THEN 2 WHEN {column} BETWEEN -8388608 AND 8388607 THEN 3 "
+        f"WHEN {column} BETWEEN -2147483648 AND 2147483647 THEN 4 "
+        f"WHEN {column} BETWEEN -140737488355328 AND 140737488355327 THEN 6 ELSE 8 END"
+    )
+
+
 def ledgergraph(synchronous: str) -> Engine:
     import engine
 
@@ -61,10 +71,14 @@ def ledgergraph(synchronous: str) -> Engine:
         return engine.SqliteSaver(path, synchronous=synchronous)
 
     def payload_bytes(path: Path) -> int:
+        # The payload text, the 32-byte hash blob, and the timestamp and type code as the integers stored.
+        stored = (
+            f"length(CAST(payload AS BLOB)) + length(hash) + {_stored_int_bytes('recorded_at')} "
+            f"+ {_stored_int_bytes('type')}"
+        )
         return _sum_lengths(
             path,
-            "SELECT sum(length(CAST(payload AS BLOB)) + length(hash) + length(recorded_at) + length(type)) FROM events;"
-            "SELECT sum(length(CAST(payload AS BLOB))) FROM snapshots",
+            f"SELECT sum({stored}) FROM events;SELECT sum(length(CAST(payload AS BLOB))) FROM snapshots",
         )
 
     return Engine(

@@ -144,8 +144,8 @@ def plain_sqlite(
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute(
-        "CREATE TABLE log (thread_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, "
-        "schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+        "CREATE TABLE log (thread_id TEXT NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, "
+        "schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash BLOB NOT NULL, recorded_at INTEGER NOT NULL, "
         "PRIMARY KEY (thread_id, seq))"
     )
     insert = "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -406,12 +406,14 @@ def _appends(group: list[str]) -> bool:
     return any(s.startswith("INSERT INTO events") for s in group)
 
 
-def event_types(statements: list[str]) -> list[str]:
-    """The event type of each ``INSERT INTO events`` statement, as the tracer printed it."""
+def event_types(statements: list[str], path: Path) -> list[str]:
+    """The event type of each ``INSERT INTO events`` statement, as the tracer printed its code."""
+    with sqlite3.connect(path) as conn:
+        names = dict(conn.execute("SELECT code, name FROM event_types").fetchall())
     found = []
     for statement in statements:
         values = statement.split("VALUES", 1)[1]
-        found.append(values.split(",")[2].strip().strip("'"))
+        found.append(names[int(values.split(",")[2])])
     return found
 
 
@@ -448,7 +450,7 @@ def test_each_superstep_is_appended_in_exactly_one_transaction(tmp_path: Path) -
 
     app.invoke({"log": []}, {"configurable": {"thread_id": "t"}})
 
-    appends = [event_types(g) for g in tracer.appends()]
+    appends = [event_types(g, tmp_path / "tx.db") for g in tracer.appends()]
     assert appends == [
         ["Checkpoint", "TaskCompleted", "Checkpoint"],
         ["TaskCompleted", "Checkpoint"],
@@ -474,13 +476,13 @@ def test_an_interrupt_is_committed_together_with_the_finished_siblings_writes(tm
     tracer.clear()
 
     app.invoke({"log": []}, cfg)
-    interrupted = [event_types(g) for g in tracer.appends()]
+    interrupted = [event_types(g, tmp_path / "tx.db") for g in tracer.appends()]
     tracer.clear()
     app.invoke(None, cfg)
-    asked_again = [event_types(g) for g in tracer.appends()]
+    asked_again = [event_types(g, tmp_path / "tx.db") for g in tracer.appends()]
     tracer.clear()
     app.invoke(Command(resume="yes"), cfg)
-    resumed = [event_types(g) for g in tracer.appends()]
+    resumed = [event_types(g, tmp_path / "tx.db") for g in tracer.appends()]
 
     assert interrupted == [
         ["Checkpoint", "TaskCompleted", "Checkpoint"],

@@ -104,7 +104,7 @@ class EventStoreContract(abc.ABC):
                 seq=r.seq,
                 type=r.type,
                 schema_version=r.schema_version,
-                recorded_at=r.recorded_at,
+                recorded_at_us=r.recorded_at_us,
                 payload=r.payload,
             )
             previous = r.hash
@@ -364,7 +364,7 @@ class EventStoreContract(abc.ABC):
             seq=3,
             type=first.type,
             schema_version=first.schema_version,
-            recorded_at=first.recorded_at,
+            recorded_at_us=first.recorded_at_us,
             payload=first.payload,
         )
 

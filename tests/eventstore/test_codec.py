@@ -406,7 +406,7 @@ def stored(type_name: str, payload: bytes, schema_version: int = 1) -> EventReco
         schema_version=schema_version,
         payload=payload,
         hash="0" * 64,
-        recorded_at="2026-01-01T00:00:00+00:00",
+        recorded_at_us=1_767_225_600_000_000,  # 2026-01-01T00:00:00+00:00
     )
 
 

@@ -3,6 +3,7 @@ detection through raw SQL, refusing files that are not ours, its pragmas, and it
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from eventstore import ConcurrencyError, SchemaError, SqliteEventStore, chain_hash
 from tests.eventstore.contract import event, events, seqs
+from tests.rawsql import type_code
 
 
 @pytest.fixture
@@ -92,7 +94,7 @@ def test_a_payload_changed_through_raw_sql_is_reported_by_verify(store: SqliteEv
         seq=3,
         type=original[2].type,
         schema_version=1,
-        recorded_at=original[2].recorded_at,
+        recorded_at_us=original[2].recorded_at_us,
         payload=b'{"n":999}',
     )
     assert report.events_checked == 2
@@ -106,12 +108,12 @@ def test_a_forged_row_with_a_recomputed_hash_breaks_the_next_link(store: SqliteE
         seq=2,
         type=original[1].type,
         schema_version=1,
-        recorded_at=original[1].recorded_at,
+        recorded_at_us=original[1].recorded_at_us,
         payload=b'{"n":-1}',
     )
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET payload = '{\"n\":-1}', hash = ? WHERE seq = 2", (forged,))
+        conn.execute("UPDATE events SET payload = '{\"n\":-1}', hash = ? WHERE seq = 2", (bytes.fromhex(forged),))
     report = store.verify("t")
     assert report.broken is not None
     assert report.broken.seq == 3
@@ -159,11 +161,28 @@ def test_tampering_with_a_parent_is_reported_when_verifying_its_fork(store: Sqli
     store.append("f", events(2), expected_seq=3)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET type = 'Forged' WHERE thread_id = 'p' AND seq = 2")
+        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (type_code(conn, "Forged"),))
     report = store.verify("f")
     assert report.broken is not None
     assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
     assert report.thread_id == "f"
+
+
+@pytest.mark.parametrize("value", ["Forged", 99, 1.5, b"\x00"], ids=["text", "a code naming no type", "real", "blob"])
+def test_a_type_column_that_is_not_a_known_code_is_reported_where_it_is_stored(
+    store: SqliteEventStore, path: Path, value: object
+) -> None:
+    store.append("p", events(3), expected_seq=0)
+    store.fork("p", 3, "f")
+    store.append("f", events(2), expected_seq=3)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (value,))
+    report = store.verify("f")
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
+    assert "cannot be read" in report.broken.reason
+    assert "'type'" in report.broken.found or "type code 99" in report.broken.found
 
 
 def test_tampering_after_the_fork_point_does_not_break_the_fork(store: SqliteEventStore, path: Path) -> None:
@@ -208,6 +227,25 @@ def _newer_schema(path: Path) -> None:
         conn.execute("UPDATE ledgergraph_meta SET value = '999' WHERE key = 'schema_version'")
 
 
+def _schema_version_1(path: Path) -> None:
+    """A log as the development builds before schema 2 wrote it: hashes and timestamps as text."""
+    with raw(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE ledgergraph_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO ledgergraph_meta VALUES ('application', 'ledgergraph'), ('schema_version', '1');
+            CREATE TABLE event_threads (thread_id TEXT PRIMARY KEY, parent_thread_id TEXT,
+                parent_seq INTEGER, created_at TEXT NOT NULL);
+            CREATE TABLE events (position INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                type TEXT NOT NULL, schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash TEXT NOT NULL,
+                recorded_at TEXT NOT NULL);
+            INSERT INTO event_threads VALUES ('t', NULL, NULL, '2026-01-01T00:00:00.000000+00:00');
+            INSERT INTO events VALUES (1, 't', 1, 'A', 1, '{}', printf('%064d', 0), '2026-01-01T00:00:00.000000+00:00');
+            """
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
 def _another_application_name(path: Path) -> None:
     SqliteEventStore(path).close()
     with raw(path) as conn:
@@ -221,9 +259,17 @@ def _another_application_name(path: Path) -> None:
         (_random_bytes, "not a SQLite database"),
         (_text_file, "not a SQLite database"),
         (_newer_schema, "schema version 999, newer"),
+        (_schema_version_1, "schema version 1, older"),
         (_another_application_name, "not a ledgergraph database"),
     ],
-    ids=["another app's SQLite database", "random bytes", "a text file", "a newer schema", "another application"],
+    ids=[
+        "another app's SQLite database",
+        "random bytes",
+        "a text file",
+        "a newer schema",
+        "schema version 1",
+        "another application",
+    ],
 )
 def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_identical(
     path: Path, make_file: Callable[[Path], None], message: str
@@ -232,6 +278,20 @@ def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_
     before = file_state(path)
     with pytest.raises(SchemaError, match=message):
         SqliteEventStore(path)
+    assert file_state(path) == before
+
+
+def test_a_schema_version_1_file_is_refused_with_what_to_do_and_no_migration(path: Path) -> None:
+    _schema_version_1(path)
+    before = file_state(path)
+    with pytest.raises(SchemaError) as raised:
+        SqliteEventStore(path)
+    message = str(raised.value)
+    assert "schema version 1" in message
+    assert "no release" in message
+    assert "no migration" in message
+    assert "start a new log file" in message
+    assert "not modified" in message
     assert file_state(path) == before
 
 
@@ -324,3 +384,29 @@ def test_a_fork_made_through_one_connection_is_readable_through_another(path: Pa
         assert second.head("f") == 2
         second.append("f", events(1), expected_seq=2)
         assert [(r.thread_id, r.seq) for r in first.read("f")] == [("p", 1), ("p", 2), ("f", 3)]
+
+
+# -- what a row stores --------------------------------------------------------------------------
+
+
+def test_a_row_stores_the_hash_as_32_bytes_the_time_as_integer_microseconds_and_the_type_as_a_code(
+    store: SqliteEventStore, path: Path
+) -> None:
+    (record,) = store.append("t", [event("Opened", n=1)], expected_seq=0)
+    with raw(path) as conn:
+        stored_hash, stored_time, stored_type = conn.execute(
+            "SELECT hash, recorded_at, type FROM events WHERE thread_id = 't' AND seq = 1"
+        ).fetchone()
+        names = dict(conn.execute("SELECT code, name FROM event_types").fetchall())
+    assert stored_hash == bytes.fromhex(record.hash) and len(stored_hash) == 32
+    assert stored_time == record.recorded_at_us and type(stored_time) is int
+    assert names[stored_type] == "Opened"
+
+
+def test_a_records_timestamp_reads_as_iso_8601_utc_text(store: SqliteEventStore) -> None:
+    (record,) = store.append("t", events(1), expected_seq=0)
+    shown = dt.datetime.fromisoformat(record.recorded_at)
+    assert record.recorded_at == shown.isoformat(timespec="microseconds")
+    assert shown.tzinfo == dt.UTC
+    assert shown == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=record.recorded_at_us)
+    assert abs(shown - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)

@@ -43,7 +43,7 @@ def offline_check(lines: list[str]) -> int:
         digest = hashlib.sha256(previous.encode())
         for part in (event["thread_id"], str(event["seq"]), event["type"], str(event["schema_version"])):
             digest.update(field(part))
-        digest.update(field(event["recorded_at"]))
+        digest.update(field(str(event["recorded_at_us"])))
         digest.update(field(event["payload"]))
         assert digest.hexdigest() == event["hash"] and event["previous"] == previous
         previous = event["hash"]

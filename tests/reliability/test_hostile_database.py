@@ -47,6 +47,7 @@ from eventstore import (
     chain_hash,
     decode_event,
 )
+from tests.rawsql import type_code, type_name
 from tests.reliability import _workflow
 from tests.strategies import DANGEROUS_NAMES, RowMutation, crafted_objects, hostile_json, row_mutations
 
@@ -121,18 +122,20 @@ def rechain(conn: sqlite3.Connection, thread_id: str, from_seq: int) -> None:
     before = conn.execute(
         "SELECT hash FROM events WHERE thread_id = ? AND seq = ?", (thread_id, from_seq - 1)
     ).fetchone()
-    previous = before[0] if before else GENESIS
-    for seq, type_, version, payload, recorded_at in rows:
+    previous = before[0].hex() if before else GENESIS
+    for seq, type_, version, payload, recorded_at_us in rows:
         digest = chain_hash(
             previous=previous,
             thread_id=thread_id,
             seq=seq,
-            type=str(type_),
+            type=type_name(conn, type_),
             schema_version=version,
-            recorded_at=recorded_at,
+            recorded_at_us=recorded_at_us,
             payload=_as_bytes(payload),
         )
-        conn.execute("UPDATE events SET hash = ? WHERE thread_id = ? AND seq = ?", (digest, thread_id, seq))
+        conn.execute(
+            "UPDATE events SET hash = ? WHERE thread_id = ? AND seq = ?", (bytes.fromhex(digest), thread_id, seq)
+        )
         previous = digest
 
 
@@ -172,7 +175,8 @@ def apply(conn: sqlite3.Connection, thread_id: str, mutation: RowMutation) -> No
     new = mutation.payload if mutation.payload is not None else graft(_as_bytes(payload), mutation.graft, mutation.at)
     conn.execute("UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?", (_stored(new), thread_id, seq))
     if mutation.type is not None:
-        conn.execute("UPDATE events SET type = ? WHERE thread_id = ? AND seq = ?", (mutation.type, thread_id, seq))
+        code = type_code(conn, mutation.type)
+        conn.execute("UPDATE events SET type = ? WHERE thread_id = ? AND seq = ?", (code, thread_id, seq))
     if mutation.schema_version is not None:
         conn.execute(
             "UPDATE events SET schema_version = ? WHERE thread_id = ? AND seq = ?",
@@ -321,8 +325,8 @@ def test_a_tagged_object_naming_code_is_refused_by_name_and_the_code_never_runs(
 
     def rewrite(conn: sqlite3.Connection) -> None:
         seq, payload = conn.execute(
-            "SELECT seq, payload FROM events WHERE thread_id = 'done' AND type = 'TaskCompleted' AND seq > 2 "
-            "ORDER BY seq LIMIT 1"
+            "SELECT seq, payload FROM events WHERE thread_id = 'done' AND type = ? AND seq > 2 ORDER BY seq LIMIT 1",
+            (type_code(conn, "TaskCompleted"),),
         ).fetchone()
         data = orjson.loads(payload)
         data["writes"][0]["value"] = [crafted]

@@ -93,8 +93,8 @@ def test_a_thread_corrupted_after_this_process_checked_it_is_refused_on_its_next
     with sqlite3.connect(path) as conn:  # another writer appends a forged event at the end
         conn.execute(
             "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) "
-            "VALUES (?, ?, 'RunPaused', 1, '{}', ?, '2026-01-01T00:00:00+00:00')",
-            (THREAD, head + 1, "0" * 64),
+            "VALUES (?, ?, 'RunPaused', 1, '{}', ?, 1767225600000000)",
+            (THREAD, head + 1, bytes(32)),
         )
     with pytest.raises(CorruptLogError, match=f"event {head + 1}"):
         graph.invoke(answer, _workflow.config_of(THREAD))
@@ -105,7 +105,9 @@ def test_a_full_disk_is_a_clear_error_the_log_is_unchanged_and_the_thread_resume
 ) -> None:
     path = tmp_path / "log.db"
     graph = interrupted_thread(path)
-    answer = answers_for(graph)
+    pending = graph.get_state(_workflow.config_of(THREAD)).interrupts
+    # Answers longer than a page: storing them needs new pages, whatever room the last ones have left.
+    answer = Command(resume={i.id: _workflow.answer(i.value) + "." * 8192 for i in pending})
     before = rows(path)
     conn = sqlite3.connect(path, check_same_thread=False)
     (pages,) = conn.execute("PRAGMA page_count").fetchone()

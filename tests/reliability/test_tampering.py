@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from engine import SqliteSaver
 from eventstore import GENESIS, SqliteEventStore, VerifyReport, chain_hash
+from tests.rawsql import type_code, type_name
 from tests.reliability import _workflow
 
 FORK_AT = 12
@@ -91,8 +92,11 @@ def change_payload(seq: int, thread_id: str = "done") -> Callable[[sqlite3.Conne
 
 
 def change_column(seq: int, column: str, value: object) -> Callable[[sqlite3.Connection], None]:
+    """Set one column of event ``seq``; a type given as a name is stored as its code, as the log stores types."""
+
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute(f"UPDATE events SET {column} = ? WHERE thread_id = 'done' AND seq = ?", (value, seq))
+        stored = type_code(conn, value) if column == "type" and isinstance(value, str) else value
+        conn.execute(f"UPDATE events SET {column} = ? WHERE thread_id = 'done' AND seq = ?", (stored, seq))
 
     return tamper
 
@@ -124,7 +128,7 @@ def insert(seq: int, *, forge_hash: bool) -> Callable[[sqlite3.Connection], None
     def tamper(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE events SET seq = seq + ? WHERE thread_id = 'done' AND seq >= ?", (SHIFT, seq))
         conn.execute("UPDATE events SET seq = seq - ? + 1 WHERE thread_id = 'done' AND seq >= ?", (SHIFT, SHIFT))
-        type_, version, payload, recorded_at, digest = conn.execute(
+        type_, version, payload, recorded_at_us, digest = conn.execute(
             "SELECT type, schema_version, payload, recorded_at, hash FROM events WHERE thread_id = 'done' AND seq = ?",
             (seq + 1,),
         ).fetchone()
@@ -133,19 +137,20 @@ def insert(seq: int, *, forge_hash: bool) -> Callable[[sqlite3.Connection], None
             previous = conn.execute(
                 "SELECT hash FROM events WHERE thread_id = 'done' AND seq = ?", (seq - 1,)
             ).fetchone()
-            digest = chain_hash(
-                previous=previous[0] if previous else GENESIS,
+            forged = chain_hash(
+                previous=previous[0].hex() if previous else GENESIS,
                 thread_id="done",
                 seq=seq,
-                type=type_,
+                type=type_name(conn, type_),
                 schema_version=version,
-                recorded_at=recorded_at,
+                recorded_at_us=recorded_at_us,
                 payload=payload.encode(),
             )
+            digest = bytes.fromhex(forged)
         conn.execute(
             "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) "
             "VALUES ('done', ?, ?, ?, ?, ?, ?)",
-            (seq, type_, version, payload, digest, recorded_at),
+            (seq, type_, version, payload, digest, recorded_at_us),
         )
 
     return tamper
@@ -166,7 +171,16 @@ def test_a_changed_payload_is_reported_at_its_position(base_db: Path, seq: int |
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("type", "TaskFailed"), ("schema_version", 2), ("recorded_at", "2000-01-01T00:00:00+00:00"), ("hash", "0" * 64)],
+    [
+        ("type", "TaskFailed"),
+        ("type", "NeverRegistered"),
+        ("type", b"TaskFailed"),  # a type ledgergraph never writes there
+        ("schema_version", 2),
+        ("recorded_at", 946_684_800_000_000),  # 2000-01-01T00:00:00+00:00
+        ("recorded_at", "2000-01-01T00:00:00+00:00"),  # a type ledgergraph never writes there
+        ("hash", bytes(32)),
+        ("hash", "0" * 64),
+    ],
 )
 def test_a_changed_column_is_reported_at_its_position(base_db: Path, column: str, value: object) -> None:
     with tampered(base_db, change_column(7, column, value)) as store:
