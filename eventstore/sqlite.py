@@ -28,9 +28,20 @@ from eventstore.type_codes import TypeCodes
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
 _EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
-_INSERT = (
-    "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
+_insert_sql: dict[int, str] = {}
+
+
+def _insert(count: int) -> str:
+    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits)."""
+    sql = _insert_sql.get(count)
+    if sql is None:
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+        sql = _insert_sql[count] = (
+            f"INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
+        )
+    return sql
+
 
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
 
@@ -121,6 +132,10 @@ class SqliteEventStore:
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self._lock = threading.RLock()
         self._lineage: dict[str, tuple[Segment, ...]] = {}
+        # The last event (seq, hash) this store appended or read at a thread's head. An append that
+        # expects it skips reading the head: if another writer got there first, the unique
+        # (thread_id, seq) index refuses the first row and the append is a ConcurrencyError.
+        self._heads: dict[str, tuple[int, str]] = {}
         self._types = TypeCodes()
         if isinstance(path, sqlite3.Connection):
             # A caller's connection: we manage transactions ourselves, so it runs in autocommit mode.
@@ -276,6 +291,7 @@ class SqliteEventStore:
             return self._append(thread_id, events, texts, expected_seq, snapshot)
         except BaseException:
             self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
+            self._heads.pop(thread_id, None)
             raise
 
     def _append(
@@ -287,27 +303,11 @@ class SqliteEventStore:
         snapshot: tuple[int, bytes] | None,
     ) -> list[EventRecord]:
         with self._write("append") as conn:
-            if thread_id not in self._lineage and self._thread_row(thread_id) is None:
-                if expected_seq != 0:
-                    raise ThreadNotFound(thread_id)
-                conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
-            segments = self._segments(thread_id)
-            last = conn.execute(
-                "SELECT seq, hash FROM events WHERE thread_id = ? ORDER BY seq DESC LIMIT 1", (thread_id,)
-            ).fetchone()
-            head = int(last[0]) if last is not None else segments[-1][1] - 1
-            if head != expected_seq:
-                raise ConcurrencyError(
-                    f"thread {thread_id!r} is at event {head}, not {expected_seq}: another writer "
-                    "appended first; nothing was written",
-                    thread_id=thread_id,
-                    expected=expected_seq,
-                    actual=head,
-                )
-            if last is not None:
-                previous = _stored_hash(last[1], f"event {head} of {thread_id!r}")
+            known = self._heads.get(thread_id)
+            if known is not None and known[0] == expected_seq:
+                head, previous = known
             else:
-                previous = self._hash_at(conn, segments, head)
+                head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
             rows: list[tuple[Any, ...]] = []
@@ -336,12 +336,18 @@ class SqliteEventStore:
                 )
                 digests.append(digest)
                 previous = digest
-            conn.executemany(_INSERT, rows)
-            (last_position,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            try:
+                for start in range(0, len(rows), _INSERT_ROWS):
+                    chunk = rows[start : start + _INSERT_ROWS]
+                    last_position = conn.execute(_insert(len(chunk)), [v for row in chunk for v in row]).lastrowid
+            except sqlite3.IntegrityError:
+                self._checked_head(conn, thread_id, expected_seq)  # another writer appended: ConcurrencyError
+                raise
             if snapshot is not None:
                 conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), _now()))
         self._types.remember(codes)
-        first_position = int(last_position) - len(rows) + 1
+        self._heads[thread_id] = (rows[-1][1], digests[-1])
+        first_position = int(last_position or 0) - len(rows) + 1
         return [
             EventRecord(
                 thread_id=row[0],
@@ -355,6 +361,32 @@ class SqliteEventStore:
             )
             for i, row in enumerate(rows)
         ]
+
+    def _checked_head(self, conn: sqlite3.Connection, thread_id: str, expected_seq: int) -> tuple[int, str]:
+        """The thread's head (seq, hash), read in the write transaction; creates an unknown thread at 0.
+
+        Raises ``ConcurrencyError`` if the head is not ``expected_seq``.
+        """
+        if thread_id not in self._lineage and self._thread_row(thread_id) is None:
+            if expected_seq != 0:
+                raise ThreadNotFound(thread_id)
+            conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
+        segments = self._segments(thread_id)
+        last = conn.execute(
+            "SELECT seq, hash FROM events WHERE thread_id = ? ORDER BY seq DESC LIMIT 1", (thread_id,)
+        ).fetchone()
+        head = int(last[0]) if last is not None else segments[-1][1] - 1
+        if head != expected_seq:
+            raise ConcurrencyError(
+                f"thread {thread_id!r} is at event {head}, not {expected_seq}: another writer "
+                "appended first; nothing was written",
+                thread_id=thread_id,
+                expected=expected_seq,
+                actual=head,
+            )
+        if last is not None:
+            return head, _stored_hash(last[1], f"event {head} of {thread_id!r}")
+        return head, self._hash_at(conn, segments, head)
 
     def fork(self, source_thread_id: str, at_seq: int, new_thread_id: str) -> ThreadInfo:
         if not isinstance(new_thread_id, str) or not new_thread_id:
@@ -487,6 +519,10 @@ class SqliteEventStore:
                     f"{type_sql} ORDER BY seq DESC LIMIT {page}",
                     (seg_thread, lo, stop, *type_params),
                 )
+                if rows and stop == _NO_END and not type_sql and seg_thread == thread_id:
+                    head = rows[0]  # the thread's own newest event: its head as of this read
+                    if type(head[1]) is int and type(head[6]) is bytes:
+                        self._heads[thread_id] = (head[1], head[6].hex())
                 yield from self._records(rows)
                 if len(rows) < page:
                     break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import operator
+import re
 import sqlite3
 import subprocess
 import sys
@@ -406,15 +407,18 @@ def _appends(group: list[str]) -> bool:
     return any(s.startswith("INSERT INTO events") for s in group)
 
 
+_ROW_START = re.compile(r"(?:VALUES |\), )\('((?:[^']|'')*)', (\d+), (\d+), ")
+"""Where a row of a (multi-row) ``INSERT INTO events`` begins, as the tracer prints it: thread, seq, type code.
+
+The payloads of these tests are JSON, which quotes with ``"``, so the pattern cannot match inside one.
+"""
+
+
 def event_types(statements: list[str], path: Path) -> list[str]:
-    """The event type of each ``INSERT INTO events`` statement, as the tracer printed its code."""
+    """The event type of each row the ``INSERT INTO events`` statements add, in order."""
     with sqlite3.connect(path) as conn:
         names = dict(conn.execute("SELECT code, name FROM event_types").fetchall())
-    found = []
-    for statement in statements:
-        values = statement.split("VALUES", 1)[1]
-        found.append(names[int(values.split(",")[2])])
-    return found
+    return [names[int(m.group(3))] for statement in statements for m in _ROW_START.finditer(statement)]
 
 
 def traced(path: Path, tracer: Transactions) -> SqliteSaver:

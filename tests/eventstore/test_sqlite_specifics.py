@@ -370,10 +370,39 @@ def test_two_stores_on_one_file_see_each_others_appends_and_conflicts(path: Path
         first.append("t", events(2), expected_seq=0)
         assert second.head("t") == 2
         second.append("t", events(1), expected_seq=2)
-        with pytest.raises(ConcurrencyError):
-            first.append("t", events(1), expected_seq=2)
+        with pytest.raises(ConcurrencyError) as stale:
+            first.append("t", events(2), expected_seq=2)  # expects the head it wrote itself
+        assert (stale.value.expected, stale.value.actual) == (2, 3)
         assert seqs(first.read("t")) == [1, 2, 3]
+        first.append("t", events(1), expected_seq=3)
+        with pytest.raises(ConcurrencyError):
+            second.append("t", events(1), expected_seq=3)
+        assert seqs(second.read("t")) == [1, 2, 3, 4]
         assert first.verify("t").ok
+
+
+def test_an_append_after_this_stores_own_append_writes_without_reading_the_head(path: Path) -> None:
+    statements: list[str] = []
+    with SqliteEventStore(path, tracer=statements.append) as store:
+        store.append("t", events(2), expected_seq=0)
+        statements.clear()
+        store.append("t", events(2), expected_seq=2)
+        assert statements[0].startswith("BEGIN IMMEDIATE") and statements[-1] == "COMMIT"
+        assert [s.split(" (")[0] for s in statements[1:-1]] == ["INSERT INTO events"]
+        assert store.verify("t").ok
+
+
+def test_an_append_after_reading_the_head_newest_first_writes_without_reading_it_again(path: Path) -> None:
+    with SqliteEventStore(path) as store:
+        store.append("t", events(3), expected_seq=0)
+    statements: list[str] = []
+    with SqliteEventStore(path, tracer=statements.append) as store:
+        assert next(store.read_backward("t")).seq == 3
+        statements.clear()
+        store.append("t", events(1), expected_seq=3)
+        assert [s.split(" (")[0] for s in statements[1:-1]] == ["INSERT INTO events"]
+        assert seqs(store.read("t")) == [1, 2, 3, 4]
+        assert store.verify("t").ok
 
 
 def test_a_fork_made_through_one_connection_is_readable_through_another(path: Path) -> None:
