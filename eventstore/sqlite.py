@@ -371,6 +371,8 @@ class SqliteEventStore:
             if expected_seq != 0:
                 raise ThreadNotFound(thread_id)
             conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
+            self._lineage[thread_id] = ((thread_id, 1, _NO_END),)  # dropped again if the append rolls back
+            return 0, GENESIS
         segments = self._segments(thread_id)
         last = conn.execute(
             "SELECT seq, hash FROM events WHERE thread_id = ? ORDER BY seq DESC LIMIT 1", (thread_id,)
