@@ -27,6 +27,7 @@ from eventstore.type_codes import TypeCodes
 
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
+FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint and its parent's result)
 _EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
 _INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
 _insert_sql: dict[int, str] = {}
@@ -173,7 +174,10 @@ class SqliteEventStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StorageError(f"{what} failed on {self.path!r}: {_explain(exc)}") from exc
+            raise self._storage_error(what, exc) from exc
+
+    def _storage_error(self, what: str, exc: sqlite3.Error) -> StorageError:
+        return StorageError(f"{what} failed on {self.path!r}: {_explain(exc)}")
 
     @contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -191,8 +195,11 @@ class SqliteEventStore:
         faults.hit("store.after_commit")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, self._translated("read"):
-            return self._conn.execute(sql, params).fetchall()
+        with self._lock:  # every read passes here: translated inline, without a context manager's cost
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._storage_error("read", exc) from exc
 
     def _records(self, rows: list[tuple[Any, ...]]) -> Iterator[EventRecord]:
         """Rows as records; a type code this store has not seen yet is looked up once (another writer added it)."""
@@ -509,7 +516,7 @@ class SqliteEventStore:
         # A thread's own events all come after its fork point, so the newest ones can be read
         # before its lineage is looked up; the lineage is needed only once they run out.
         segments = self._lineage.get(thread_id) or ((thread_id, 1, _NO_END),)
-        page = FIRST_PAGE
+        page = FIRST_PAGE_BACKWARD
         looked_up = thread_id in self._lineage
         index = len(segments) - 1
         while index >= 0:
