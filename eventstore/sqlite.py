@@ -182,16 +182,19 @@ class SqliteEventStore:
     @contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
         """One write transaction holding SQLite's write lock from its first statement."""
-        with self._lock, self._translated(what):
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._lock:
             try:
-                yield self._conn
-                faults.hit("store.before_commit")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    faults.hit("store.before_commit")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._storage_error(what, exc) from exc
         faults.hit("store.after_commit")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
