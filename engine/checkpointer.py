@@ -7,6 +7,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -116,6 +117,8 @@ class SqliteSaver:
             )
         self._caches: weakref.WeakKeyDictionary[object, FrameCache] = weakref.WeakKeyDictionary()
         self._cache_size = cache_size
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_lock = threading.Lock()
 
     @classmethod
     @contextmanager
@@ -193,7 +196,18 @@ class SqliteSaver:
             cache = self._caches[owner] = FrameCache(self._cache_size)
         return cache
 
+    def writer(self) -> ThreadPoolExecutor:
+        """The one thread that appends for runs with durability ``"async"`` (started on first use)."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledgergraph-writer")
+            return self._writer
+
     def close(self) -> None:
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
         self.store.close()
 
     def __enter__(self) -> SqliteSaver:

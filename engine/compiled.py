@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from engine.graph import StateGraph
 
 STREAM_MODES = ("values", "updates", "custom")
+DURABILITY = ("sync", "async", "exit")
+"""When a run's steps are stored: before the next step runs (our default), beside it, or when the run ends."""
 CONFLICT_RETRIES = 20
 _EXCLUDED_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
 
@@ -48,6 +50,7 @@ class RunSettings:
     interrupt_before: tuple[str, ...]
     interrupt_after: tuple[str, ...]
     config: Mapping[str, Any]
+    durability: str = "sync"
 
     def node_config(self, checkpoint_id: str | None) -> dict[str, Any]:
         """The config a node (or conditional edge) receives as its second argument."""
@@ -131,6 +134,7 @@ class CompiledStateGraph:
         interrupt_after: Sequence[str] | None = None,
         *,
         needs_thread: bool = True,
+        durability: str | None = None,
     ) -> RunSettings:
         if config is not None and not isinstance(config, Mapping):
             raise TypeError(
@@ -158,6 +162,10 @@ class CompiledStateGraph:
         for mode in modes:
             if mode not in STREAM_MODES:
                 raise ValueError(f"unknown stream_mode {mode!r}; ledgergraph streams {STREAM_MODES}")
+        if durability is None:
+            durability = "sync"
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {DURABILITY}, not {durability!r}")
         checkpoint_id = configurable.get("checkpoint_id")
         return RunSettings(
             saver=saver,
@@ -169,6 +177,7 @@ class CompiledStateGraph:
             interrupt_before=tuple(interrupt_before) if interrupt_before else self.interrupt_before,
             interrupt_after=tuple(interrupt_after) if interrupt_after else self.interrupt_after,
             config=config,
+            durability=durability,
         )
 
     # -- running -------------------------------------------------------------------
@@ -181,6 +190,7 @@ class CompiledStateGraph:
         stream_mode: str | Sequence[str] | None = None,
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        durability: str | None = None,
         **_: Any,
     ) -> Iterator[Any]:
         """Run the graph and yield chunks: ``updates`` by default, or the modes asked for."""
@@ -192,7 +202,7 @@ class CompiledStateGraph:
             if isinstance(stream_mode, str)
             else tuple(stream_mode)
         )
-        settings = self._settings(config, modes, interrupt_before, interrupt_after)
+        settings = self._settings(config, modes, interrupt_before, interrupt_after, durability=durability)
         for mode, chunk in self._run(input, settings):
             if mode in modes:
                 yield chunk if single else (mode, chunk)
@@ -205,10 +215,13 @@ class CompiledStateGraph:
         stream_mode: str = "values",
         interrupt_before: Sequence[str] | None = None,
         interrupt_after: Sequence[str] | None = None,
+        durability: str | None = None,
         **_: Any,
     ) -> Any:
         """Run the graph to its end (or first interrupt) and return the final state values."""
-        settings = self._settings(config, ("values", "updates"), interrupt_before, interrupt_after)
+        settings = self._settings(
+            config, ("values", "updates"), interrupt_before, interrupt_after, durability=durability
+        )
         latest: Any = None
         for mode, chunk in self._run(input, settings):
             if mode == "values":

@@ -72,6 +72,7 @@ class Invocation:
         self.committed = False
         self.stopping = False
         self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
+        self.in_flight: InFlight | None = None  # durability "async": the append running beside the next step
 
     # -- staging and appending ----------------------------------------------
 
@@ -79,24 +80,57 @@ class Invocation:
         self.batch.append(encode_event(event))
         return self.base_seq + len(self.batch)
 
-    def _flush(self, snapshot_of: Frame | None = None) -> None:
-        """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due."""
+    def _flush(self, snapshot_of: Frame | None = None, *, final: bool = True) -> None:
+        """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due.
+
+        A step's flush is not ``final``: with durability ``"async"`` its append runs on
+        the saver's writer thread while the next step computes (the flush after it
+        waits for it first), and with ``"exit"`` it waits for the run's last flush,
+        which appends every step staged so far in one transaction.
+        """
+        durability = self.settings.durability
+        if durability == "exit" and not final:
+            return
+        self._settle()
         if not self.batch:
             return
-        batch_bytes = sum(len(e.payload) for e in self.batch)
+        if durability == "exit" and snapshot_of is None and self.checkpoint is not None:
+            snapshot_of = self.frame if self.checkpoint.seq > self.base_seq else None
+        batch, staged, expected = self.batch, self.staged_frames, self.base_seq
+        batch_bytes = sum(len(e.payload) for e in batch)
         snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
+        self.batch, self.staged_frames = [], []
+        self.base_seq += len(batch)
+        done = InFlight(
+            future=None, staged=staged, last_seq=self.base_seq, batch_bytes=batch_bytes, snapshotted=bool(snapshot)
+        )
+        if durability == "async" and not final:
+            future = self.settings.saver.writer().submit(self._append, batch, expected, snapshot)
+            self.in_flight = attrs.evolve(done, future=future)
+            return
+        self._append(batch, expected, snapshot)
+        self._appended(done)
+
+    def _append(self, batch: list[NewEvent], expected: int, snapshot: tuple[int, bytes] | None) -> None:
         faults.hit("engine.before_append")
-        self.store.append(self.thread_id, self.batch, expected_seq=self.base_seq, snapshot=snapshot)
+        self.store.append(self.thread_id, batch, expected_seq=expected, snapshot=snapshot)
         faults.hit("engine.after_append")
+
+    def _appended(self, done: InFlight) -> None:
+        """Bookkeeping once a batch is committed: its frames may be cached now."""
         self.committed = True
-        for seq, frame in self.staged_frames:
+        for seq, frame in done.staged:
             self.cache[(self.thread_id, seq)] = frame
-        self.staged_frames = []
         saver = self.settings.saver
-        saver.record_appended(self.thread_id, batch_bytes, snapshotted=bool(snapshot))
-        self.base_seq += len(self.batch)
-        saver.mark_verified(self.thread_id, self.base_seq)
-        self.batch = []
+        saver.record_appended(self.thread_id, done.batch_bytes, snapshotted=done.snapshotted)
+        saver.mark_verified(self.thread_id, done.last_seq)
+
+    def _settle(self) -> None:
+        """Wait for the append in flight (if any); its error, if it failed, is raised here."""
+        in_flight, self.in_flight = self.in_flight, None
+        if in_flight is not None and in_flight.future is not None:
+            in_flight.future.result()
+            self._appended(in_flight)
 
     def _snapshot(self, frame: Frame, batch_bytes: int) -> tuple[int, bytes] | None:
         assert self.checkpoint is not None
@@ -142,11 +176,25 @@ class Invocation:
     # -- deciding what the call means -------------------------------------------
 
     def run(self, input: Any) -> Iterator[tuple[str, Any]]:
-        """Interpret the call, then run supersteps until done, interrupted, paused or failed."""
-        announce = self._begin(input)
-        if announce:
-            yield "values", self.graph.output(self.frame.values)
-        yield from self._supersteps()
+        """Interpret the call, then run supersteps until done, interrupted, paused or failed.
+
+        However the call ends, it returns only once what it appended is stored: an
+        append still in flight is waited for, and with durability ``"exit"`` a run
+        left early (a stream closed by its reader) stores the steps it finished.
+        """
+        try:
+            announce = self._begin(input)
+            if announce:
+                yield "values", self.graph.output(self.frame.values)
+            yield from self._supersteps()
+        except GeneratorExit:
+            if self.settings.durability == "exit":
+                self._flush()
+            self._settle()
+            raise
+        except BaseException:
+            self._settle()
+            raise
 
     def _begin(self, input: Any) -> bool:
         """Stage what the call asks for; True if the run continues an existing checkpoint."""
@@ -326,7 +374,7 @@ class Invocation:
         if stop_after:
             self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
         self.stopping = stop_after or self._breaks_before(self.checkpoint.event.next)
-        self._flush(snapshot_of=next_frame)
+        self._flush(snapshot_of=next_frame, final=False)
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)
         if stop_after:
@@ -420,6 +468,17 @@ class Invocation:
 
     def _next_frame(self, completed: list[tuple[int, TaskCompleted]]) -> Frame:
         return self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
+
+
+@attrs.frozen(kw_only=True)
+class InFlight:
+    """A batch handed to the writer thread, with what to do once it is committed."""
+
+    future: Future[None] | None
+    staged: list[tuple[int, Frame]]
+    last_seq: int
+    batch_bytes: int
+    snapshotted: bool
 
 
 def _updates(outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:

@@ -1,6 +1,6 @@
 """A child process for the crash suite: drive one thread of the review workflow to its end.
 
-``python -m tests.reliability._driver DB THREAD [--count-hits]``, run with
+``python -m tests.reliability._driver DB THREAD [--count-hits] [--durability=MODE]``, run with
 ``LEDGERGRAPH_FAULT=point@N`` to die by SIGKILL at the N-th hit of a fault point.
 It prints, flushing each line, so the parent learns what happened even if the
 process is killed:
@@ -69,7 +69,8 @@ def main(argv: list[str]) -> int:
         saver = SqliteSaver(ReportingStore(store))  # type: ignore[arg-type]
         graph = _workflow.build(saver, on_complete=lambda cp, entry: say("ran", cp, entry))
         say("start")
-        values = _workflow.drive(graph, thread_id)
+        durability = next((f.split("=", 1)[1] for f in flags if f.startswith("--durability=")), "sync")
+        values = _workflow.drive(graph, thread_id, durability=durability)
         store.close()
     if "--count-hits" in flags:
         say("hits", orjson.dumps(dict(counts)).decode())

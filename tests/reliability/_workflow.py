@@ -105,7 +105,7 @@ def config_of(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def drive(graph: CompiledStateGraph, thread_id: str, input: Any = INPUT) -> dict[str, Any]:
+def drive(graph: CompiledStateGraph, thread_id: str, input: Any = INPUT, durability: str = "sync") -> dict[str, Any]:
     """Take a thread to its end from wherever it is; running it again changes nothing.
 
     A thread with no checkpoint gets the input; then pending interrupts are
@@ -113,12 +113,13 @@ def drive(graph: CompiledStateGraph, thread_id: str, input: Any = INPUT) -> dict
     """
     config = config_of(thread_id)
     if graph.get_state(config).created_at is None:
-        graph.invoke(input, config)
+        graph.invoke(input, config, durability=durability)
     while True:
         state = graph.get_state(config)
         if state.interrupts:
-            graph.invoke(Command(resume={i.id: answer(i.value) for i in state.interrupts}), config)
+            answers = {i.id: answer(i.value) for i in state.interrupts}
+            graph.invoke(Command(resume=answers), config, durability=durability)
         elif state.next:
-            graph.invoke(None, config)
+            graph.invoke(None, config, durability=durability)
         else:
             return dict(state.values)

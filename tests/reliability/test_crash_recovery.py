@@ -67,6 +67,7 @@ def run_driver(
     kill_after: float | None = None,
     count_hits: bool = False,
     delay: str | None = None,
+    durability: str = "sync",
 ) -> ChildRun:
     """Run the driver once: armed at ``fault``, killed ``kill_after`` seconds after it opened the log, or neither."""
     env = {k: v for k, v in os.environ.items() if k not in ("LEDGERGRAPH_FAULT", "LEDGERGRAPH_TEST_NODE_DELAY")}
@@ -77,6 +78,7 @@ def run_driver(
     args = [sys.executable, "-m", "tests.reliability._driver", str(db), THREAD]
     if count_hits:
         args.append("--count-hits")
+    args.append(f"--durability={durability}")
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=errors, text=True)
@@ -222,9 +224,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     return Reference(hits=run.hits, values=run.values, facts=facts(db), seconds=timed.seconds)
 
 
-def check_recovery(reference: Reference, db: Path, crashes: list[tuple[ChildRun, list[tuple[int, str, str]]]]) -> None:
+def check_recovery(
+    reference: Reference,
+    db: Path,
+    crashes: list[tuple[ChildRun, list[tuple[int, str, str]]]],
+    durability: str = "sync",
+) -> None:
     """A thread killed (``crashes``: each killed run and the log right after it) and then finished."""
-    final = run_driver(db)
+    final = run_driver(db, durability=durability)
     assert final.returncode == 0, f"the recovery run failed:\n{final.stderr}"
     assert final.values == reference.values, "recovery did not reach the uninterrupted run's state"
     found = facts(db)
@@ -259,23 +266,25 @@ def completed_within(db: Path, upto: int) -> list[tuple[str, str]]:
     ]
 
 
-def crash_at(reference: Reference, db: Path, point: str, nth: int) -> None:
-    crashed = run_driver(db, fault=f"{point}@{nth}")
+def crash_at(reference: Reference, db: Path, point: str, nth: int, durability: str = "sync") -> None:
+    crashed = run_driver(db, fault=f"{point}@{nth}", durability=durability)
     assert crashed.returncode == KILLED, f"{point}@{nth}: the process was not killed there:\n{crashed.stderr}"
-    check_recovery(reference, db, [(crashed, rows(db))])
+    check_recovery(reference, db, [(crashed, rows(db))], durability)
 
 
-def crash_randomly(reference: Reference, db: Path, rng: random.Random, max_kills: int) -> int:
+def crash_randomly(reference: Reference, db: Path, rng: random.Random, max_kills: int, durability: str = "sync") -> int:
     """Kill runs at random moments until one finishes (or ``max_kills``); return how many were killed."""
     crashes: list[tuple[ChildRun, list[tuple[int, str, str]]]] = []
     for _ in range(max_kills):
-        run = run_driver(db, kill_after=rng.uniform(0, reference.seconds * 0.6), delay=RANDOM_DELAY)
+        run = run_driver(
+            db, kill_after=rng.uniform(0, reference.seconds * 0.6), delay=RANDOM_DELAY, durability=durability
+        )
         if run.returncode != KILLED:
             assert run.returncode == 0, run.stderr
             break
         crashes.append((run, rows(db)))
     if crashes:
-        check_recovery(reference, db, crashes)
+        check_recovery(reference, db, crashes, durability)
     return len(crashes)
 
 
@@ -370,3 +379,34 @@ def test_many_chains_of_random_kills_reach_the_uninterrupted_state(reference: Re
     print(f"\nrandom kill seed: {seed} (set LEDGERGRAPH_CRASH_SEED to repeat)")
     kills = _crash_at_random(reference, tmp_path, chains=60, max_kills=8, seed=seed)
     assert kills >= 60
+
+
+@pytest.mark.parametrize("durability", ["async", "exit"])
+def test_kills_of_runs_with_async_or_exit_durability_then_a_rerun_reach_the_uninterrupted_state(
+    reference: Reference, tmp_path: Path, durability: str
+) -> None:
+    """A step stored beside the next one, or a run stored at its end, recovers like a synchronous one."""
+    chosen = [(point, 1) for point in FAULT_POINTS] + [(point, reference.hits[point]) for point in FAULT_POINTS]
+    if durability == "exit":  # the run appends once per call: only the first hits of the append path exist
+        chosen = [(point, 1) for point in FAULT_POINTS]
+    run_all(
+        [
+            (
+                f"{durability} {point}@{n}",
+                lambda point=point, n=n: crash_at(reference, tmp_path / f"{point}-{n}.db", point, n, durability),
+            )
+            for point, n in chosen
+        ]
+    )
+    kills = run_all(
+        [
+            (
+                f"{durability} random chain {i}",
+                lambda i=i: crash_randomly(
+                    reference, tmp_path / f"random-{i}.db", random.Random(20261121 + i), 3, durability
+                ),
+            )
+            for i in range(3)
+        ]
+    )
+    assert sum(kills) >= 1

@@ -1,0 +1,223 @@
+"""``durability``: when a run's steps reach the log, and that it never changes what the log says.
+
+``"sync"`` (our default) stores each step before the next one runs; ``"async"``
+stores it on the saver's writer thread while the next step runs; ``"exit"``
+stores the whole run in one transaction when it ends. Whichever is chosen, the
+call returns only once everything is stored, and the log holds every step
+(LangGraph's ``"exit"`` keeps only the last checkpoint; ours keeps them all).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typing_extensions import TypedDict
+
+from engine import END, START, Command, CompiledStateGraph, SqliteSaver, StateGraph, interrupt
+from engine.compiled import DURABILITY
+from eventstore import ConcurrencyError, NewEvent, SqliteEventStore, faults
+from tests.engine.test_persistence import Transactions, event_types, traced
+from tests.strategies import GraphSpec, build_engine_graph, engine_answer, engine_inputs, graph_specs
+
+CONFIG = {"configurable": {"thread_id": "t"}}
+
+
+class Trail(TypedDict, total=False):
+    trail: list[str]
+
+
+def chain(*names: str, ran: list[str] | None = None, fail: str | None = None) -> StateGraph:
+    """``START -> names... -> END``; each node appends its name to ``trail`` (and to ``ran``, when given)."""
+
+    def node(name: str) -> Any:
+        def run(state: Trail) -> Trail:
+            if ran is not None:
+                ran.append(name)
+            if name == fail:
+                raise RuntimeError(f"{name} failed")
+            return {"trail": [*state.get("trail", []), name]}
+
+        return run
+
+    builder = StateGraph(Trail)
+    for name in names:
+        builder.add_node(name, node(name))
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    return builder
+
+
+def comparable(graph: CompiledStateGraph) -> list[tuple[Any, ...]]:
+    """A thread's history without what differs between two runs of it (ids and times)."""
+    return [
+        (
+            s.values,
+            s.next,
+            (s.metadata or {}).get("source"),
+            (s.metadata or {}).get("step"),
+            [(t.name, t.path, t.result, [i.value for i in t.interrupts], t.error) for t in s.tasks],
+            s.parent_config is None,
+        )
+        for s in graph.get_state_history(CONFIG)
+    ]
+
+
+def run_answering(graph: CompiledStateGraph, start: Any, durability: str) -> None:
+    graph.invoke(start, CONFIG, durability=durability)
+    while pending := graph.get_state(CONFIG).interrupts:
+        graph.invoke(Command(resume={i.id: engine_answer(i.value) for i in pending}), CONFIG, durability=durability)
+
+
+@given(spec=graph_specs(asking=True), inputs=st.lists(engine_inputs, min_size=1, max_size=2))
+def test_every_durability_stores_the_same_history(spec: GraphSpec, inputs: list[dict[str, Any]]) -> None:
+    histories = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for durability in DURABILITY:
+            with SqliteSaver(Path(directory) / f"{durability}.db") as saver:
+                graph = build_engine_graph(spec).compile(checkpointer=saver)
+                for start in inputs:
+                    run_answering(graph, start, durability)
+                histories[durability] = comparable(graph)
+                assert saver.store.verify("t").ok
+            with SqliteSaver(Path(directory) / f"{durability}.db") as reopened:
+                assert comparable(build_engine_graph(spec).compile(checkpointer=reopened)) == histories[durability]
+    assert histories["async"] == histories["sync"]
+    assert histories["exit"] == histories["sync"]
+
+
+@pytest.mark.parametrize("durability", ["async", "exit"])
+def test_a_call_returns_only_once_its_steps_are_stored(tmp_path: Path, durability: str) -> None:
+    with SqliteSaver(tmp_path / "d.db") as saver:
+        graph = chain("a", "b", "c").compile(checkpointer=saver)
+        out = graph.invoke({"trail": []}, CONFIG, durability=durability)
+        with SqliteSaver(tmp_path / "d.db") as other:
+            seen = chain("a", "b", "c").compile(checkpointer=other).get_state(CONFIG)
+    assert out == seen.values == {"trail": ["a", "b", "c"]}
+    assert seen.next == ()
+
+
+@pytest.mark.parametrize("durability", ["async", "exit"])
+def test_an_interrupt_is_stored_when_the_call_returns(tmp_path: Path, durability: str) -> None:
+    def ask(state: Trail) -> Trail:
+        return {"trail": [interrupt("ok?")]}
+
+    builder = StateGraph(Trail)
+    builder.add_node("first", lambda state: {"trail": ["first"]})
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "ask")
+    builder.add_edge("ask", END)
+    with SqliteSaver(tmp_path / "i.db") as saver:
+        builder.compile(checkpointer=saver).invoke({"trail": []}, CONFIG, durability=durability)
+        with SqliteSaver(tmp_path / "i.db") as other:
+            graph = builder.compile(checkpointer=other)
+            assert [i.value for i in graph.get_state(CONFIG).interrupts] == ["ok?"]
+            assert graph.invoke(Command(resume="yes"), CONFIG, durability=durability) == {"trail": ["yes"]}
+
+
+def test_with_exit_durability_a_run_is_appended_in_one_transaction_and_keeps_every_checkpoint(
+    tmp_path: Path,
+) -> None:
+    tracer = Transactions()
+    saver = traced(tmp_path / "x.db", tracer)
+    graph = chain("a", "b", "c").compile(checkpointer=saver)
+    tracer.clear()
+
+    graph.invoke({"trail": []}, CONFIG, durability="exit")
+
+    appends = [event_types(g, tmp_path / "x.db") for g in tracer.appends()]
+    assert appends == [["Checkpoint", "TaskCompleted", "Checkpoint", *["TaskCompleted", "Checkpoint"] * 3]]
+    assert [(s.metadata or {})["step"] for s in graph.get_state_history(CONFIG)] == [3, 2, 1, 0, -1]
+    assert saver.store.latest_snapshot("t") is not None  # the run's last checkpoint, for the next read
+    saver.close()
+
+
+def test_with_exit_durability_a_failing_node_ends_the_run_with_the_steps_before_it_stored(tmp_path: Path) -> None:
+    with SqliteSaver(tmp_path / "f.db") as saver:
+        graph = chain("a", "b", "c", fail="b").compile(checkpointer=saver)
+        with pytest.raises(RuntimeError, match="b failed"):
+            graph.invoke({"trail": []}, CONFIG, durability="exit")
+        state = graph.get_state(CONFIG)
+    assert state.values == {"trail": ["a"]}
+    assert state.next == ("b",)
+    assert next(t.error for t in state.tasks if t.name == "b") is not None
+
+
+def test_with_exit_durability_a_stream_closed_early_stores_the_steps_it_yielded(tmp_path: Path) -> None:
+    with SqliteSaver(tmp_path / "s.db") as saver:
+        graph = chain("a", "b", "c").compile(checkpointer=saver)
+        stream = graph.stream({"trail": []}, CONFIG, durability="exit")
+        assert next(stream) == {"a": {"trail": ["a"]}}
+        stream.close()
+        state = graph.get_state(CONFIG)
+        assert state.values == {"trail": ["a"]}
+        assert state.next == ("b",)
+        assert graph.invoke(None, CONFIG) == {"trail": ["a", "b", "c"]}
+
+
+def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    ran: list[str] = []
+    other = SqliteEventStore(path)
+    appends = 0
+
+    def another_writer_goes_first() -> None:
+        nonlocal appends
+        appends += 1
+        if appends == 2:  # the step that ran node "a": another writer takes its place in the thread
+            other.append("t", [NewEvent(type="Marker", payload=b'{"note": "another writer"}')], expected_seq=3)
+
+    with SqliteSaver(path) as saver:
+        graph = chain("a", "b", "c", ran=ran).compile(checkpointer=saver)
+        with faults.armed("engine.before_append", another_writer_goes_first), pytest.raises(ConcurrencyError):
+            graph.invoke({"trail": []}, CONFIG, durability="async")
+        stored = [record.type for record in saver.store.read("t")]
+    other.close()
+    assert stored == ["Checkpoint", "TaskCompleted", "Checkpoint", "Marker"]
+    assert "c" not in ran  # the run stopped at the first flush after the failed append
+
+
+def test_with_async_durability_the_next_step_runs_while_the_last_one_is_being_stored(tmp_path: Path) -> None:
+    b_ran = threading.Event()
+    appends = 0
+
+    def hold_the_append_of_step_a_until_b_ran() -> None:
+        nonlocal appends
+        appends += 1
+        if appends == 2:
+            assert b_ran.wait(timeout=10), "node b did not run while step a was being stored"
+
+    def b(state: Trail) -> Trail:
+        b_ran.set()
+        return {"trail": [*state.get("trail", []), "b"]}
+
+    builder = StateGraph(Trail)
+    builder.add_node("a", lambda state: {"trail": ["a"]})
+    builder.add_node("b", b)
+    builder.add_node("c", lambda state: {"trail": [*state["trail"], "c"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", "c")
+    builder.add_edge("c", END)
+    with SqliteSaver(tmp_path / "o.db") as saver:
+        graph = builder.compile(checkpointer=saver)
+        with faults.armed("engine.before_append", hold_the_append_of_step_a_until_b_ran):
+            out = graph.invoke({"trail": []}, CONFIG, durability="async")
+        assert out == graph.get_state(CONFIG).values == {"trail": ["a", "b", "c"]}
+
+
+def test_an_unknown_durability_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with SqliteSaver(tmp_path / "u.db") as saver:
+        graph = chain("a").compile(checkpointer=saver)
+        with pytest.raises(ValueError, match=r"durability must be one of \('sync', 'async', 'exit'\), not 'later'"):
+            graph.invoke({"trail": []}, CONFIG, durability="later")
+        assert saver.store.head("t") == 0
