@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class Engine:
     payload_bytes: Callable[[Path], int]
     """The sum of the stored payload lengths (state and events as the engine serialized them)."""
     is_ours: bool
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments every ``invoke``/``stream`` call gets (ours with ``durability="async"``)."""
 
 
 def file_bytes(path: Path) -> int:
@@ -64,7 +66,7 @@ def _stored_int_bytes(column: str) -> str:
     )
 
 
-def ledgergraph(synchronous: str) -> Engine:
+def ledgergraph(synchronous: str, durability: str = "sync") -> Engine:
     import engine
 
     def open_saver(path: Path) -> Any:
@@ -82,7 +84,7 @@ def ledgergraph(synchronous: str) -> Engine:
         )
 
     return Engine(
-        label=f"ours {synchronous}",
+        label=f"ours {synchronous}" + (f" {durability}" if durability != "sync" else ""),
         StateGraph=engine.StateGraph,
         START=engine.START,
         END=engine.END,
@@ -93,6 +95,7 @@ def ledgergraph(synchronous: str) -> Engine:
         close_saver=lambda saver: saver.close(),
         payload_bytes=payload_bytes,
         is_ours=True,
+        options={} if durability == "sync" else {"durability": durability},
     )
 
 

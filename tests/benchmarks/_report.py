@@ -10,7 +10,9 @@ from _workloads import SPREAD, Sizes
 Samples = dict[str, dict[str, list[float]]]
 """engine label -> metric key -> one value per repetition."""
 
-OURS = ("ours NORMAL", "ours FULL")
+OURS = ("ours NORMAL", "ours FULL", "ours FULL async")
+SHORT = {"ours NORMAL": "N", "ours FULL": "F", "ours FULL async": "FA"}
+"""Column names of each of our engines' ratio and verdict."""
 THEIRS = "LangGraph"
 
 
@@ -107,7 +109,7 @@ def derive(samples: Samples) -> None:
         if "linear.step_time" in metrics:
             metrics["linear.sps"] = [1 / t for t in metrics["linear.step_time"]]
         if label in OURS and "linear.step_time" in metrics:
-            base = limit.get("limit.step_time_full" if label.endswith("FULL") else "limit.step_time", [])
+            base = limit.get(f"limit.step_time@{label}", [])
             if base:
                 metrics["limit.step_time"] = list(base)
                 metrics["linear.vs_limit"] = [t / b for t, b in zip(metrics["linear.step_time"], base, strict=False)]
@@ -141,7 +143,8 @@ def table(samples: Samples, sizes: Sizes, labels: list[str]) -> tuple[str, list[
     header = ["metric"]
     for label in labels:
         header += [f"{label} min", "median"]
-    header += ["ratio N", "ratio F", "target", "N", "F"]
+    ours_here = [ours for ours in OURS if ours in labels]
+    header += [f"ratio {SHORT[ours]}" for ours in ours_here] + ["target"] + [SHORT[ours] for ours in ours_here]
     lines = [header]
     misses: list[str] = []
     for row in rows(sizes):
@@ -155,13 +158,13 @@ def table(samples: Samples, sizes: Sizes, labels: list[str]) -> tuple[str, list[
             cells += [fmt(best, row.unit), fmt(median, row.unit)]
         theirs = medians.get(THEIRS)
         ratios: dict[str, float | None] = {}
-        for ours in OURS:
+        for ours in ours_here:
             mine = medians.get(ours)
             meaningful = row.compare and row.unit != "x" and mine is not None and theirs
             ratios[ours] = mine / theirs if meaningful else None
             cells.append(f"{ratios[ours]:.3g}" if ratios[ours] is not None else "-")
         cells.append(row.target.text if row.target else "")
-        for ours in OURS:
+        for ours in ours_here:
             target = row.target
             value = ratios[ours] if target and target.kind == "ratio" else medians.get(ours)
             if target is None or value is None:

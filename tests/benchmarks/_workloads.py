@@ -101,11 +101,11 @@ def linear(e: Engine, work: Path, sizes: Sizes) -> Metrics:
     remove_db(path)
     with saver_at(e, path) as saver:
         graph = linear_graph(e, sizes.linear_nodes).compile(checkpointer=saver)
-        graph.invoke({"n": 0, "tag": "warm"}, cfg("warmup"))
+        graph.invoke({"n": 0, "tag": "warm"}, cfg("warmup"), **e.options)
         quiet()
         start = time.perf_counter()
         for t in range(sizes.linear_threads):
-            out = graph.invoke({"n": 0, "tag": "small"}, cfg(f"t{t}"))
+            out = graph.invoke({"n": 0, "tag": "small"}, cfg(f"t{t}"), **e.options)
         elapsed = time.perf_counter() - start
     assert out["n"] == sizes.linear_nodes, out
     steps = sizes.linear_threads * sizes.linear_nodes
@@ -181,10 +181,10 @@ def loop_graph(e: Engine) -> Any:
     return builder
 
 
-def _run_loop(graph: Any, thread_id: str, steps: int) -> list[float]:
+def _run_loop(e: Engine, graph: Any, thread_id: str, steps: int) -> list[float]:
     """Run the loop for ``steps`` supersteps; the time each step's update arrived."""
     stamps = [time.perf_counter()]
-    for _ in graph.stream({"i": 0, "limit": steps}, cfg(thread_id), stream_mode="updates"):
+    for _ in graph.stream({"i": 0, "limit": steps}, cfg(thread_id), stream_mode="updates", **e.options):
         stamps.append(time.perf_counter())
     assert len(stamps) == steps + 1, (len(stamps), steps)
     return stamps
@@ -197,9 +197,9 @@ def long_thread(e: Engine, work: Path, sizes: Sizes) -> tuple[Metrics, Path]:
     w = sizes.window
     with saver_at(e, path) as saver:
         graph = loop_graph(e).compile(checkpointer=saver)
-        _run_loop(graph, "short", sizes.short_steps)
+        _run_loop(e, graph, "short", sizes.short_steps)
         quiet()
-        stamps = _run_loop(graph, "long", sizes.long_steps)
+        stamps = _run_loop(e, graph, "long", sizes.long_steps)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     first, last = gaps[:w], gaps[-w:]
     metrics = {
@@ -212,7 +212,7 @@ def long_thread(e: Engine, work: Path, sizes: Sizes) -> tuple[Metrics, Path]:
         with saver_at(e, path) as saver:
             graph = loop_graph(e).compile(checkpointer=saver)
             quiet()
-            elapsed, out = timed(graph.invoke, {"limit": steps + 2}, cfg(name))
+            elapsed, out = timed(graph.invoke, {"limit": steps + 2}, cfg(name), **e.options)
             assert out["i"] == steps + 2, out
         metrics[f"resume.{name}"] = elapsed
     metrics["resume.ratio"] = metrics["resume.long"] / metrics["resume.short"]
@@ -280,7 +280,7 @@ def time_travel(e: Engine, work: Path, sizes: Sizes, long_db: Path) -> Metrics:
 
     def branch(g: Any) -> Any:
         new = g.update_state(back, {"limit": past_i + sizes.continue_steps}, as_node="b")
-        return g.invoke(None, new)
+        return g.invoke(None, new, **e.options)
 
     out = measure("travel.branch", branch)
     assert out["i"] == past_i + sizes.continue_steps, (out, past_i)
@@ -315,9 +315,9 @@ def big_state(e: Engine, work: Path, sizes: Sizes) -> Metrics:
         graph = big_graph(e, item).compile(checkpointer=saver)
         empty_file, empty_payload = file_bytes(path), e.payload_bytes(path)
         quiet()
-        first, _ = timed(graph.invoke, {"items": [], "limit": half}, cfg("big"))
+        first, _ = timed(graph.invoke, {"items": [], "limit": half}, cfg("big"), **e.options)
         half_file, half_payload = file_bytes(path), e.payload_bytes(path)
-        second, out = timed(graph.invoke, {"limit": sizes.big_steps}, cfg("big"))
+        second, out = timed(graph.invoke, {"limit": sizes.big_steps}, cfg("big"), **e.options)
         elapsed = first + second
         full_file, full_payload = file_bytes(path), e.payload_bytes(path)
     assert len(out["items"]) == sizes.big_steps
@@ -364,8 +364,8 @@ def interrupt_round_trip(e: Engine, work: Path, sizes: Sizes) -> Metrics:
         for t in range(sizes.interrupt_threads):
             config = cfg(f"t{t}")
             start = time.perf_counter()
-            first = graph.invoke({"question": "ship it?"}, config)
-            out = graph.invoke(e.Command(resume="yes"), config)
+            first = graph.invoke({"question": "ship it?"}, config, **e.options)
+            out = graph.invoke(e.Command(resume="yes"), config, **e.options)
             latencies.append(time.perf_counter() - start)
             assert "__interrupt__" in first and out["done"] is True, (first, out)
     latencies.sort()
@@ -397,11 +397,11 @@ def fan_out(e: Engine, work: Path, sizes: Sizes) -> Metrics:
     remove_db(path)
     with saver_at(e, path) as saver:
         graph = fan_graph(e).compile(checkpointer=saver)
-        graph.invoke({"width": sizes.fanout_tasks, "results": []}, cfg("warmup"))
+        graph.invoke({"width": sizes.fanout_tasks, "results": []}, cfg("warmup"), **e.options)
         quiet()
         start = time.perf_counter()
         for t in range(sizes.fanout_threads):
-            out = graph.invoke({"width": sizes.fanout_tasks, "results": []}, cfg(f"t{t}"))
+            out = graph.invoke({"width": sizes.fanout_tasks, "results": []}, cfg(f"t{t}"), **e.options)
         elapsed = time.perf_counter() - start
     assert sorted(out["results"]) == [2 * k for k in range(sizes.fanout_tasks)], out
     return {"fanout.task_time": elapsed / (sizes.fanout_threads * sizes.fanout_tasks)}
