@@ -26,11 +26,11 @@ def appender(name: str) -> Callable[[State], dict[str, Any]]:
     return node
 
 
-def chain(*names: str) -> StateGraph:
-    """START -> names[0] -> names[1] -> ..., each node an ``appender``."""
+def chain(*names: str, node: Callable[[str], Callable[[State], dict[str, Any]]] = appender) -> StateGraph:
+    """START -> names[0] -> names[1] -> ..., each node made by ``node(name)`` (an ``appender``)."""
     graph = StateGraph(State)
     for name in names:
-        graph.add_node(name, appender(name))
+        graph.add_node(name, node(name))
     graph.add_edge(START, names[0])
     for source, target in itertools.pairwise(names):
         graph.add_edge(source, target)

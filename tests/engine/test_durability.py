@@ -9,51 +9,41 @@ call returns only once everything is stored, and the log holds every step
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typing_extensions import TypedDict
 
 from engine import END, START, Command, CompiledStateGraph, SqliteSaver, StateGraph, interrupt
 from engine.compiled import DURABILITY
 from eventstore import ConcurrencyError, NewEvent, SqliteEventStore, faults
+from tests.engine import chains
+from tests.engine.chains import State
 from tests.engine.test_persistence import Transactions, event_types, traced
 from tests.strategies import GraphSpec, build_engine_graph, engine_answer, engine_inputs, graph_specs
 
 CONFIG = {"configurable": {"thread_id": "t"}}
 
 
-class Trail(TypedDict, total=False):
-    trail: list[str]
-
-
 def chain(*names: str, ran: list[str] | None = None, fail: str | None = None) -> StateGraph:
-    """``START -> names... -> END``; each node appends its name to ``trail`` (and to ``ran``, when given)."""
+    """``START -> names...``; each node appends its name to ``log`` (and to ``ran``, when given)."""
 
-    def node(name: str) -> Any:
-        def run(state: Trail) -> Trail:
+    def node(name: str) -> Callable[[State], dict[str, Any]]:
+        def run(state: State) -> dict[str, Any]:
             if ran is not None:
                 ran.append(name)
             if name == fail:
                 raise RuntimeError(f"{name} failed")
-            return {"trail": [*state.get("trail", []), name]}
+            return {"log": [name]}
 
         return run
 
-    builder = StateGraph(Trail)
-    for name in names:
-        builder.add_node(name, node(name))
-    builder.add_edge(START, names[0])
-    for a, b in itertools.pairwise(names):
-        builder.add_edge(a, b)
-    builder.add_edge(names[-1], END)
-    return builder
+    return chains.chain(*names, node=node)
 
 
 def comparable(graph: CompiledStateGraph) -> list[tuple[Any, ...]]:
@@ -98,30 +88,30 @@ def test_every_durability_stores_the_same_history(spec: GraphSpec, inputs: list[
 def test_a_call_returns_only_once_its_steps_are_stored(tmp_path: Path, durability: str) -> None:
     with SqliteSaver(tmp_path / "d.db") as saver:
         graph = chain("a", "b", "c").compile(checkpointer=saver)
-        out = graph.invoke({"trail": []}, CONFIG, durability=durability)
+        out = graph.invoke({"log": []}, CONFIG, durability=durability)
         with SqliteSaver(tmp_path / "d.db") as other:
             seen = chain("a", "b", "c").compile(checkpointer=other).get_state(CONFIG)
-    assert out == seen.values == {"trail": ["a", "b", "c"]}
+    assert out == seen.values == {"log": ["a", "b", "c"]}
     assert seen.next == ()
 
 
 @pytest.mark.parametrize("durability", ["async", "exit"])
 def test_an_interrupt_is_stored_when_the_call_returns(tmp_path: Path, durability: str) -> None:
-    def ask(state: Trail) -> Trail:
-        return {"trail": [interrupt("ok?")]}
+    def ask(state: State) -> dict[str, Any]:
+        return {"log": [interrupt("ok?")]}
 
-    builder = StateGraph(Trail)
-    builder.add_node("first", lambda state: {"trail": ["first"]})
+    builder = StateGraph(State)
+    builder.add_node("first", lambda state: {"log": ["first"]})
     builder.add_node("ask", ask)
     builder.add_edge(START, "first")
     builder.add_edge("first", "ask")
     builder.add_edge("ask", END)
     with SqliteSaver(tmp_path / "i.db") as saver:
-        builder.compile(checkpointer=saver).invoke({"trail": []}, CONFIG, durability=durability)
+        builder.compile(checkpointer=saver).invoke({"log": []}, CONFIG, durability=durability)
         with SqliteSaver(tmp_path / "i.db") as other:
             graph = builder.compile(checkpointer=other)
             assert [i.value for i in graph.get_state(CONFIG).interrupts] == ["ok?"]
-            assert graph.invoke(Command(resume="yes"), CONFIG, durability=durability) == {"trail": ["yes"]}
+            assert graph.invoke(Command(resume="yes"), CONFIG, durability=durability) == {"log": ["first", "yes"]}
 
 
 def test_with_exit_durability_a_run_is_appended_in_one_transaction_and_keeps_every_checkpoint(
@@ -132,7 +122,7 @@ def test_with_exit_durability_a_run_is_appended_in_one_transaction_and_keeps_eve
     graph = chain("a", "b", "c").compile(checkpointer=saver)
     tracer.clear()
 
-    graph.invoke({"trail": []}, CONFIG, durability="exit")
+    graph.invoke({"log": []}, CONFIG, durability="exit")
 
     appends = [event_types(g, tmp_path / "x.db") for g in tracer.appends()]
     assert appends == [["Checkpoint", "TaskCompleted", "Checkpoint", *["TaskCompleted", "Checkpoint"] * 3]]
@@ -145,9 +135,9 @@ def test_with_exit_durability_a_failing_node_ends_the_run_with_the_steps_before_
     with SqliteSaver(tmp_path / "f.db") as saver:
         graph = chain("a", "b", "c", fail="b").compile(checkpointer=saver)
         with pytest.raises(RuntimeError, match="b failed"):
-            graph.invoke({"trail": []}, CONFIG, durability="exit")
+            graph.invoke({"log": []}, CONFIG, durability="exit")
         state = graph.get_state(CONFIG)
-    assert state.values == {"trail": ["a"]}
+    assert state.values == {"log": ["a"]}
     assert state.next == ("b",)
     assert next(t.error for t in state.tasks if t.name == "b") is not None
 
@@ -155,13 +145,13 @@ def test_with_exit_durability_a_failing_node_ends_the_run_with_the_steps_before_
 def test_with_exit_durability_a_stream_closed_early_stores_the_steps_it_yielded(tmp_path: Path) -> None:
     with SqliteSaver(tmp_path / "s.db") as saver:
         graph = chain("a", "b", "c").compile(checkpointer=saver)
-        stream = graph.stream({"trail": []}, CONFIG, durability="exit")
-        assert next(stream) == {"a": {"trail": ["a"]}}
+        stream = graph.stream({"log": []}, CONFIG, durability="exit")
+        assert next(stream) == {"a": {"log": ["a"]}}
         stream.close()
         state = graph.get_state(CONFIG)
-        assert state.values == {"trail": ["a"]}
+        assert state.values == {"log": ["a"]}
         assert state.next == ("b",)
-        assert graph.invoke(None, CONFIG) == {"trail": ["a", "b", "c"]}
+        assert graph.invoke(None, CONFIG) == {"log": ["a", "b", "c"]}
 
 
 def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stored(tmp_path: Path) -> None:
@@ -179,7 +169,7 @@ def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stor
     with SqliteSaver(path) as saver:
         graph = chain("a", "b", "c", ran=ran).compile(checkpointer=saver)
         with faults.armed("engine.before_append", another_writer_goes_first), pytest.raises(ConcurrencyError):
-            graph.invoke({"trail": []}, CONFIG, durability="async")
+            graph.invoke({"log": []}, CONFIG, durability="async")
         stored = [record.type for record in saver.store.read("t")]
     other.close()
     assert stored == ["Checkpoint", "TaskCompleted", "Checkpoint", "Marker"]
@@ -196,28 +186,25 @@ def test_with_async_durability_the_next_step_runs_while_the_last_one_is_being_st
         if appends == 2:
             assert b_ran.wait(timeout=10), "node b did not run while step a was being stored"
 
-    def b(state: Trail) -> Trail:
-        b_ran.set()
-        return {"trail": [*state.get("trail", []), "b"]}
+    def node(name: str) -> Callable[[State], dict[str, Any]]:
+        def run(state: State) -> dict[str, Any]:
+            if name == "b":
+                b_ran.set()
+            return {"log": [name]}
 
-    builder = StateGraph(Trail)
-    builder.add_node("a", lambda state: {"trail": ["a"]})
-    builder.add_node("b", b)
-    builder.add_node("c", lambda state: {"trail": [*state["trail"], "c"]})
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "b")
-    builder.add_edge("b", "c")
-    builder.add_edge("c", END)
+        return run
+
+    builder = chains.chain("a", "b", "c", node=node)
     with SqliteSaver(tmp_path / "o.db") as saver:
         graph = builder.compile(checkpointer=saver)
         with faults.armed("engine.before_append", hold_the_append_of_step_a_until_b_ran):
-            out = graph.invoke({"trail": []}, CONFIG, durability="async")
-        assert out == graph.get_state(CONFIG).values == {"trail": ["a", "b", "c"]}
+            out = graph.invoke({"log": []}, CONFIG, durability="async")
+        assert out == graph.get_state(CONFIG).values == {"log": ["a", "b", "c"]}
 
 
 def test_an_unknown_durability_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     with SqliteSaver(tmp_path / "u.db") as saver:
         graph = chain("a").compile(checkpointer=saver)
         with pytest.raises(ValueError, match=r"durability must be one of \('sync', 'async', 'exit'\), not 'later'"):
-            graph.invoke({"trail": []}, CONFIG, durability="later")
+            graph.invoke({"log": []}, CONFIG, durability="later")
         assert saver.store.head("t") == 0

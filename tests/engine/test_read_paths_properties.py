@@ -14,8 +14,8 @@ from unittest import mock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import END, CompiledStateGraph, SqliteSaver, replay
-from tests.engine.test_time_travel_properties import Recorder, build, database, settle, thread
+from engine import CompiledStateGraph, SqliteSaver, replay
+from tests.engine.test_time_travel_properties import Recorder, apply_travel_op, build, database, settle, thread
 from tests.strategies import TravelGraphSpec, travel_graph_specs, travel_inputs, travel_ops
 
 
@@ -25,22 +25,8 @@ def _run_family(graph: CompiledStateGraph, spec: TravelGraphSpec, inputs: list[s
         graph.invoke({"log": [value]}, thread("root"))
         settle(graph, thread("root"))
     threads = ["root"]
-    for kind, which, point, node in ops:
-        target = threads[which % len(threads)]
-        history = list(graph.get_state_history(thread(target)))
-        past = history[point % len(history)].config
-        if kind == "fork":
-            threads.append(graph.fork(past)["configurable"]["thread_id"])
-            continue
-        if kind == "update":
-            choices = [*spec.nodes, END]
-            as_node = choices[node % len(choices)]
-            graph.update_state(past, None if as_node == END else {"log": ["edit"]}, as_node=as_node)
-        elif kind == "replay":
-            graph.invoke(None, past)
-        else:
-            graph.invoke({"log": ["more"]}, thread(target))
-        settle(graph, thread(target))
+    for op in ops:
+        apply_travel_op(graph, spec, threads, op, keep=[])
     return threads
 
 

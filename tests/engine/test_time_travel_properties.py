@@ -113,6 +113,40 @@ def database() -> Iterator[tuple[Path, SqliteSaver]]:
             saver.close()
 
 
+def apply_travel_op(
+    graph: CompiledStateGraph,
+    spec: TravelGraphSpec,
+    threads: list[str],
+    op: tuple[str, int, int, int],
+    *,
+    keep: list[str],
+) -> None:
+    """Do one ``travel_ops`` item to a family of threads: fork one, or edit, replay or extend one.
+
+    Threads in ``keep`` are only ever forked from, never changed; a fork's id is added to ``threads``.
+    """
+    kind, which, point, node = op
+    changeable = [t for t in threads if t not in keep]
+    if kind == "fork" or not changeable:
+        source = threads[which % len(threads)]
+        history = list(graph.get_state_history(thread(source)))
+        config = thread(source) if point == 0 else history[point % len(history)].config
+        threads.append(graph.fork(config)["configurable"]["thread_id"])
+        return
+    target = changeable[which % len(changeable)]
+    history = list(graph.get_state_history(thread(target)))
+    past = history[point % len(history)].config
+    if kind == "update":
+        choices = [*spec.nodes, END]
+        as_node = choices[node % len(choices)]
+        graph.update_state(past, None if as_node == END else {"log": ["edit"]}, as_node=as_node)
+    elif kind == "replay":
+        graph.invoke(None, past)
+    else:
+        graph.invoke({"log": ["more"]}, thread(target))
+    settle(graph, thread(target))
+
+
 @given(spec=travel_graph_specs(), inputs=travel_inputs)
 def test_every_checkpoint_read_back_is_the_state_seen_live_when_it_was_made(
     spec: TravelGraphSpec, inputs: list[str]
@@ -192,26 +226,8 @@ def test_forks_updates_and_replays_leave_the_parent_and_every_written_event_unch
         threads = ["root"]
         written = {"root": root_rows}
 
-        for kind, which, point, node in ops:
-            forks = threads[1:]
-            if kind == "fork" or not forks:
-                source = threads[which % len(threads)]
-                history = list(graph.get_state_history(thread(source)))
-                config = thread(source) if point == 0 else history[point % len(history)].config
-                threads.append(graph.fork(config)["configurable"]["thread_id"])
-                continue
-            target = forks[which % len(forks)]
-            history = list(graph.get_state_history(thread(target)))
-            past = history[point % len(history)].config
-            if kind == "update":
-                choices = [*spec.nodes, END]
-                as_node = choices[node % len(choices)]
-                graph.update_state(past, None if as_node == END else {"log": ["edit"]}, as_node=as_node)
-            elif kind == "replay":
-                graph.invoke(None, past)
-            else:
-                graph.invoke({"log": ["more"]}, thread(target))
-            settle(graph, thread(target))
+        for op in ops:
+            apply_travel_op(graph, spec, threads, op, keep=threads[:1])
             for thread_id, rows in written.items():
                 now = event_rows(path, thread_id)
                 assert now[: len(rows)] == rows, f"events of {thread_id!r} changed"
