@@ -228,6 +228,9 @@ def checkpoints_by_step(graph: Any, thread_id: str) -> dict[int, dict[str, Any]]
     return found
 
 
+READS = 5
+"""A single ``get_state`` is a fraction of a millisecond: each repetition takes the median of this many."""
+
 SPREAD = 10
 """``get_state`` "at any checkpoint": this many checkpoints spread over the 100 steps from the one ``back``."""
 
@@ -254,17 +257,21 @@ def time_travel(e: Engine, work: Path, sizes: Sizes, long_db: Path) -> Metrics:
         past_i = graph.get_state(back).values["i"]
         spread = [steps[target + round(k * 99 / (SPREAD - 1))] for k in range(SPREAD)]
 
-    def measure(key: str, fn: Any) -> Any:
-        fresh()
-        with saver_at(e, path) as saver:
-            graph = loop_graph(e).compile(checkpointer=saver)
-            quiet()
-            elapsed, result = timed(fn, graph)
-        metrics[key] = elapsed
+    def measure(key: str, fn: Any, times: int = 1) -> Any:
+        """The median of ``times`` runs of ``fn``, each on a fresh copy opened anew."""
+        elapsed = []
+        for _ in range(times):
+            fresh()
+            with saver_at(e, path) as saver:
+                graph = loop_graph(e).compile(checkpointer=saver)
+                quiet()
+                took, result = timed(fn, graph)
+            elapsed.append(took)
+        metrics[key] = statistics.median(elapsed)
         return result
 
-    measure("travel.head", lambda g: g.get_state(cfg("long")))
-    measure("travel.back", lambda g: g.get_state(back))
+    measure("travel.head", lambda g: g.get_state(cfg("long")), times=READS)
+    measure("travel.back", lambda g: g.get_state(back), times=READS)
     reads = []
     for config in spread:  # reads only: one copy, a freshly opened saver for each
         with saver_at(e, path) as saver:
