@@ -180,19 +180,17 @@ class Invocation:
 
         However the call ends, it returns only once what it appended is stored: an
         append still in flight is waited for, and with durability ``"exit"`` a run
-        left early (a stream closed by its reader) stores the steps it finished.
+        that stops early (an error, or a stream closed by its reader) stores the
+        steps it finished.
         """
         try:
             announce = self._begin(input)
             if announce:
                 yield "values", self.graph.output(self.frame.values)
             yield from self._supersteps()
-        except GeneratorExit:
-            if self.settings.durability == "exit":
-                self._flush()
-            self._settle()
-            raise
         except BaseException:
+            if self.settings.durability == "exit":
+                self._flush()  # the steps finished before the run stopped (what sync would have stored)
             self._settle()
             raise
 

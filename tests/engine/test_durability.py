@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import END, START, Command, CompiledStateGraph, SqliteSaver, StateGraph, interrupt
+from engine import END, START, Command, CompiledStateGraph, InvalidUpdateError, SqliteSaver, StateGraph, interrupt
 from engine.compiled import DURABILITY
 from eventstore import ConcurrencyError, NewEvent, SqliteEventStore, faults
 from tests.engine import chains
@@ -140,6 +140,20 @@ def test_with_exit_durability_a_failing_node_ends_the_run_with_the_steps_before_
     assert state.values == {"log": ["a"]}
     assert state.next == ("b",)
     assert next(t.error for t in state.tasks if t.name == "b") is not None
+
+
+@pytest.mark.parametrize("durability", DURABILITY)
+def test_a_rejected_step_leaves_the_steps_before_it_stored_in_every_durability(tmp_path: Path, durability: str) -> None:
+    def node(name: str) -> Callable[[State], dict[str, Any]]:
+        return lambda state: {"no_such_key": 1} if name == "b" else {"log": [name]}
+
+    with SqliteSaver(tmp_path / "r.db") as saver:
+        graph = chains.chain("a", "b", "c", node=node).compile(checkpointer=saver)
+        with pytest.raises(InvalidUpdateError, match="no_such_key"):
+            graph.invoke({"log": []}, CONFIG, durability=durability)
+        state = graph.get_state(CONFIG)
+    assert state.values == {"log": ["a"]}
+    assert state.next == ("b",)
 
 
 def test_with_exit_durability_a_stream_closed_early_stores_the_steps_it_yielded(tmp_path: Path) -> None:
