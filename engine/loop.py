@@ -48,6 +48,10 @@ if TYPE_CHECKING:
     from engine.compiled import CompiledStateGraph, RunSettings
 
 
+ASYNC_BACKLOG = 64
+"""With durability ``"async"``, the most steps that wait for a busy writer before a step waits for it."""
+
+
 def looks_like_interrupt_id(key: object) -> bool:
     return isinstance(key, str) and len(key) == 32 and all(c in "0123456789abcdef" for c in key)
 
@@ -72,6 +76,7 @@ class Invocation:
         self.committed = False
         self.stopping = False
         self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
+        self.unsent: Batch | None = None  # sealed steps not yet handed to the store
         self.in_flight: InFlight | None = None  # durability "async": the append running beside the next step
 
     # -- staging and appending ----------------------------------------------
@@ -83,54 +88,80 @@ class Invocation:
     def _flush(self, snapshot_of: Frame | None = None, *, final: bool = True) -> None:
         """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due.
 
-        A step's flush is not ``final``: with durability ``"async"`` its append runs on
-        the saver's writer thread while the next step computes (the flush after it
-        waits for it first), and with ``"exit"`` it waits for the run's last flush,
-        which appends every step staged so far in one transaction.
+        A step's flush is not ``final``: it seals the step, and with durability
+        ``"sync"`` appends it. With ``"async"`` the sealed step goes to the saver's
+        writer thread and the next step runs meanwhile; steps sealed while the writer
+        is still busy go together in its next append (a group commit: a step is never
+        split). With ``"exit"`` sealed steps wait for the run's last flush, which
+        appends them all in one transaction.
         """
+        if self.batch:
+            self._seal(snapshot_of)
         durability = self.settings.durability
-        if durability == "exit" and not final:
+        if not final and durability == "exit":
             return
-        self._settle()
-        if not self.batch:
+        if not final and durability == "async":
+            busy = self.in_flight is not None and not self.in_flight.future.done()
+            if busy and self.unsent is not None and self.unsent.steps < ASYNC_BACKLOG:
+                return  # the writer is committing: this step goes with its next append
+            self._settle()
+            if self.unsent is not None:
+                unsent, self.unsent = self.unsent, None
+                self.in_flight = InFlight(
+                    future=self.settings.saver.writer().submit(self._append, unsent), batch=unsent
+                )
             return
-        if durability == "exit" and snapshot_of is None and self.checkpoint is not None:
-            snapshot_of = self.frame if self.checkpoint.seq > self.base_seq else None
-        batch, staged, expected = self.batch, self.staged_frames, self.base_seq
-        batch_bytes = sum(len(e.payload) for e in batch)
-        snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
-        self.batch, self.staged_frames = [], []
-        self.base_seq += len(batch)
-        done = InFlight(
-            future=None, staged=staged, last_seq=self.base_seq, batch_bytes=batch_bytes, snapshotted=bool(snapshot)
-        )
-        if durability == "async" and not final:
-            future = self.settings.saver.writer().submit(self._append, batch, expected, snapshot)
-            self.in_flight = attrs.evolve(done, future=future)
-            return
-        self._append(batch, expected, snapshot)
-        self._appended(done)
+        self._store_sealed()
 
-    def _append(self, batch: list[NewEvent], expected: int, snapshot: tuple[int, bytes] | None) -> None:
+    def _store_sealed(self) -> None:
+        """Wait for the writer, then append every sealed step not yet stored (a step cut short is not sealed)."""
+        try:
+            self._settle()
+        except BaseException:
+            self.unsent = None  # they follow events that were not stored: they can never be
+            raise
+        if self.unsent is not None:
+            unsent, self.unsent = self.unsent, None
+            self._append(unsent)
+            self._appended(unsent)
+
+    def _seal(self, snapshot_of: Frame | None) -> None:
+        """Move the staged events (one step's, or a run's) into the batch waiting to be appended."""
+        batch_bytes = sum(len(e.payload) for e in self.batch)
+        snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
+        sealed = Batch(
+            events=self.batch,
+            expected=self.base_seq,
+            snapshot=snapshot,
+            staged=self.staged_frames,
+            batch_bytes=batch_bytes,
+            last_seq=self.base_seq + len(self.batch),
+            steps=1,
+        )
+        self.batch, self.staged_frames = [], []
+        self.base_seq = sealed.last_seq
+        self.unsent = sealed if self.unsent is None else self.unsent.then(sealed)
+
+    def _append(self, batch: Batch) -> None:
         faults.hit("engine.before_append")
-        self.store.append(self.thread_id, batch, expected_seq=expected, snapshot=snapshot)
+        self.store.append(self.thread_id, batch.events, expected_seq=batch.expected, snapshot=batch.snapshot)
         faults.hit("engine.after_append")
 
-    def _appended(self, done: InFlight) -> None:
+    def _appended(self, batch: Batch) -> None:
         """Bookkeeping once a batch is committed: its frames may be cached now."""
         self.committed = True
-        for seq, frame in done.staged:
+        for seq, frame in batch.staged:
             self.cache[(self.thread_id, seq)] = frame
         saver = self.settings.saver
-        saver.record_appended(self.thread_id, done.batch_bytes, snapshotted=done.snapshotted)
-        saver.mark_verified(self.thread_id, done.last_seq)
+        saver.record_appended(self.thread_id, batch.batch_bytes, snapshotted=batch.snapshot is not None)
+        saver.mark_verified(self.thread_id, batch.last_seq)
 
     def _settle(self) -> None:
         """Wait for the append in flight (if any); its error, if it failed, is raised here."""
         in_flight, self.in_flight = self.in_flight, None
-        if in_flight is not None and in_flight.future is not None:
+        if in_flight is not None:
             in_flight.future.result()
-            self._appended(in_flight)
+            self._appended(in_flight.batch)
 
     def _snapshot(self, frame: Frame, batch_bytes: int) -> tuple[int, bytes] | None:
         assert self.checkpoint is not None
@@ -189,9 +220,7 @@ class Invocation:
                 yield "values", self.graph.output(self.frame.values)
             yield from self._supersteps()
         except BaseException:
-            if self.settings.durability == "exit":
-                self._flush()  # the steps finished before the run stopped (what sync would have stored)
-            self._settle()
+            self._store_sealed()  # the steps finished before the run stopped: what "sync" had stored by now
             raise
 
     def _begin(self, input: Any) -> bool:
@@ -469,14 +498,36 @@ class Invocation:
 
 
 @attrs.frozen(kw_only=True)
-class InFlight:
-    """A batch handed to the writer thread, with what to do once it is committed."""
+class Batch:
+    """Events ready to append in one transaction (one or more whole steps), and what to do once committed."""
 
-    future: Future[None] | None
+    events: list[NewEvent]
+    expected: int
+    snapshot: tuple[int, bytes] | None
     staged: list[tuple[int, Frame]]
-    last_seq: int
     batch_bytes: int
-    snapshotted: bool
+    last_seq: int
+    steps: int
+
+    def then(self, later: Batch) -> Batch:
+        """This batch and the one sealed after it, as one append (the later snapshot wins)."""
+        return Batch(
+            events=self.events + later.events,
+            expected=self.expected,
+            snapshot=later.snapshot or self.snapshot,
+            staged=self.staged + later.staged,
+            batch_bytes=self.batch_bytes + later.batch_bytes,
+            last_seq=later.last_seq,
+            steps=self.steps + later.steps,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class InFlight:
+    """A batch the writer thread is appending."""
+
+    future: Future[None]
+    batch: Batch
 
 
 def _updates(outcomes: list[TaskOutcome]) -> Iterator[tuple[str, Any]]:

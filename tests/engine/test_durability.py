@@ -186,8 +186,9 @@ def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stor
             graph.invoke({"log": []}, CONFIG, durability="async")
         stored = [record.type for record in saver.store.read("t")]
     other.close()
+    # Later steps may have run while the failed append was in flight (as in LangGraph), but none is stored.
     assert stored == ["Checkpoint", "TaskCompleted", "Checkpoint", "Marker"]
-    assert "c" not in ran  # the run stopped at the first flush after the failed append
+    assert ran[0] == "a"
 
 
 def test_with_async_durability_the_next_step_runs_while_the_last_one_is_being_stored(tmp_path: Path) -> None:
