@@ -45,9 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=WORKLOADS, help="run only these workloads")
     parser.add_argument("--no-full", action="store_true", help="skip ledgergraph with synchronous=FULL")
     parser.add_argument(
-        "--with-async",
+        "--no-async",
         action="store_true",
-        help='add ledgergraph with synchronous=FULL and durability="async" (LangGraph\'s default durability)',
+        help='skip ledgergraph with synchronous=FULL and durability="async" (LangGraph\'s default durability)',
     )
     parser.add_argument("--workdir", type=Path, help="where the databases go (default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the databases after the run")
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         engines = [_engines.ledgergraph("NORMAL")]
         if not args.no_full:
             engines.append(_engines.ledgergraph("FULL"))
-        if args.with_async:
+        if not args.no_full and not args.no_async:
             engines.append(_engines.ledgergraph("FULL", "async"))
         engines.append(_engines.langgraph())
         only = tuple(args.only or WORKLOADS)
