@@ -132,7 +132,7 @@ class Invocation:
         sealed = Batch(
             events=self.batch,
             expected=self.base_seq,
-            snapshot=snapshot,
+            snapshots=(snapshot,) if snapshot is not None else (),
             staged=self.staged_frames,
             batch_bytes=batch_bytes,
             last_seq=self.base_seq + len(self.batch),
@@ -144,7 +144,7 @@ class Invocation:
 
     def _append(self, batch: Batch) -> None:
         faults.hit("engine.before_append")
-        self.store.append(self.thread_id, batch.events, expected_seq=batch.expected, snapshot=batch.snapshot)
+        self.store.append(self.thread_id, batch.events, expected_seq=batch.expected, snapshots=batch.snapshots)
         faults.hit("engine.after_append")
 
     def _appended(self, batch: Batch) -> None:
@@ -153,7 +153,7 @@ class Invocation:
         for seq, frame in batch.staged:
             self.cache[(self.thread_id, seq)] = frame
         saver = self.settings.saver
-        saver.record_appended(self.thread_id, batch.batch_bytes, snapshotted=batch.snapshot is not None)
+        saver.record_appended(self.thread_id, batch.batch_bytes, snapshotted=bool(batch.snapshots))
         saver.mark_verified(self.thread_id, batch.last_seq)
 
     def _settle(self) -> None:
@@ -503,18 +503,18 @@ class Batch:
 
     events: list[NewEvent]
     expected: int
-    snapshot: tuple[int, bytes] | None
+    snapshots: tuple[tuple[int, bytes], ...]
     staged: list[tuple[int, Frame]]
     batch_bytes: int
     last_seq: int
     steps: int
 
     def then(self, later: Batch) -> Batch:
-        """This batch and the one sealed after it, as one append (the later snapshot wins)."""
+        """This batch and the one sealed after it, as one append (with the snapshots of both)."""
         return Batch(
             events=self.events + later.events,
             expected=self.expected,
-            snapshot=later.snapshot or self.snapshot,
+            snapshots=self.snapshots + later.snapshots,
             staged=self.staged + later.staged,
             batch_bytes=self.batch_bytes + later.batch_bytes,
             last_seq=later.last_seq,

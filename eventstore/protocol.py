@@ -18,11 +18,11 @@ class EventStore(Protocol):
         events: Sequence[NewEvent],
         *,
         expected_seq: int,
-        snapshot: tuple[int, bytes] | None = None,
+        snapshots: Sequence[tuple[int, bytes]] = (),
     ) -> list[EventRecord]:
         """Append ``events`` after sequence number ``expected_seq`` (0 creates the thread), all or none.
 
-        ``snapshot`` (seq, payload), at one of the new events, is cached in the same transaction.
+        ``snapshots`` (seq, payload), each at one of the new events, are cached in the same transaction.
 
         Raises ``ConcurrencyError`` if the thread's head is not ``expected_seq``, ``ThreadNotFound``
         if ``expected_seq`` is not 0 for an unknown thread, and ``SerializationError`` if a payload

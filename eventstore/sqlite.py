@@ -284,21 +284,22 @@ class SqliteEventStore:
         events: Sequence[NewEvent],
         *,
         expected_seq: int,
-        snapshot: tuple[int, bytes] | None = None,
+        snapshots: Sequence[tuple[int, bytes]] = (),
     ) -> list[EventRecord]:
         if not isinstance(thread_id, str) or not thread_id:
             raise ValueError(f"thread_id must be a non-empty string, not {thread_id!r}")
         if not events:
             return []
-        if snapshot is not None and not expected_seq < snapshot[0] <= expected_seq + len(events):
-            raise ValueError(
-                f"a snapshot appended with events {expected_seq + 1}..{expected_seq + len(events)} "
-                f"must be at one of them, not at {snapshot[0]}"
-            )
+        for seq, _ in snapshots:
+            if not expected_seq < seq <= expected_seq + len(events):
+                raise ValueError(
+                    f"a snapshot appended with events {expected_seq + 1}..{expected_seq + len(events)} "
+                    f"must be at one of them, not at {seq}"
+                )
         texts = [_payload_text(event) for event in events]
         faults.hit("store.before_append")
         try:
-            return self._append(thread_id, events, texts, expected_seq, snapshot)
+            return self._append(thread_id, events, texts, expected_seq, snapshots)
         except BaseException:
             self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
             self._heads.pop(thread_id, None)
@@ -310,7 +311,7 @@ class SqliteEventStore:
         events: Sequence[NewEvent],
         texts: list[str],
         expected_seq: int,
-        snapshot: tuple[int, bytes] | None,
+        snapshots: Sequence[tuple[int, bytes]],
     ) -> list[EventRecord]:
         with self._write("append") as conn:
             known = self._heads.get(thread_id)
@@ -353,8 +354,8 @@ class SqliteEventStore:
             except sqlite3.IntegrityError:
                 self._checked_head(conn, thread_id, expected_seq)  # another writer appended: ConcurrencyError
                 raise
-            if snapshot is not None:
-                conn.execute(_INSERT_SNAPSHOT, (thread_id, snapshot[0], bytes(snapshot[1]), _now()))
+            for seq, payload in snapshots:
+                conn.execute(_INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
         self._types.remember(codes)
         self._heads[thread_id] = (rows[-1][1], digests[-1])
         first_position = int(last_position or 0) - len(rows) + 1

@@ -217,6 +217,36 @@ def test_with_async_durability_the_next_step_runs_while_the_last_one_is_being_st
         assert out == graph.get_state(CONFIG).values == {"log": ["a", "b", "c"]}
 
 
+def test_with_async_durability_steps_grouped_into_one_append_keep_every_snapshot(tmp_path: Path) -> None:
+    c_ran = threading.Event()
+    appends = 0
+
+    def hold_the_append_of_step_a_until_c_ran() -> None:
+        nonlocal appends
+        appends += 1
+        if appends == 2:
+            assert c_ran.wait(timeout=10), "node c did not run while step a was being stored"
+
+    def node(name: str) -> Callable[[State], dict[str, Any]]:
+        def run(state: State) -> dict[str, Any]:
+            if name == "c":
+                c_ran.set()
+            return {"log": [name]}
+
+        return run
+
+    with SqliteSaver(tmp_path / "sync.db", snapshot_every=1) as saver:
+        chains.chain("a", "b", "c", node=node).compile(checkpointer=saver).invoke({"log": []}, CONFIG)
+        expected = saver.store.snapshot_seqs("t")
+    with SqliteSaver(tmp_path / "async.db", snapshot_every=1) as saver:
+        graph = chains.chain("a", "b", "c", node=node).compile(checkpointer=saver)
+        with faults.armed("engine.before_append", hold_the_append_of_step_a_until_c_ran):
+            graph.invoke({"log": []}, CONFIG, durability="async")
+        grouped = saver.store.snapshot_seqs("t")
+    assert appends < 4  # steps b and c went in one append
+    assert grouped == expected and len(expected) >= 3
+
+
 def test_an_unknown_durability_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     with SqliteSaver(tmp_path / "u.db") as saver:
         graph = chain("a").compile(checkpointer=saver)

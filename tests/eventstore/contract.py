@@ -568,13 +568,18 @@ class EventStoreContract(abc.ABC):
 
     def test_a_snapshot_appended_with_events_is_stored_in_the_same_transaction(self, store: EventStore) -> None:
         store.append("t", events(2), expected_seq=0)
-        store.append("t", events(3, start=3), expected_seq=2, snapshot=(4, b'{"at": 4}'))
+        store.append("t", events(3, start=3), expected_seq=2, snapshots=[(4, b'{"at": 4}')])
         assert _snap(store, "t") == (4, b'{"at": 4}')
+
+    def test_several_snapshots_can_be_appended_with_the_events_they_are_at(self, store: EventStore) -> None:
+        store.append("t", events(4), expected_seq=0, snapshots=[(2, b'{"at": 2}'), (4, b'{"at": 4}')])
+        assert store.snapshot_seqs("t") == [4, 2]
+        assert _snap(store, "t", at_most=3) == (2, b'{"at": 2}')
 
     def test_a_stale_append_writes_neither_its_events_nor_its_snapshot(self, store: EventStore) -> None:
         store.append("t", events(2), expected_seq=0)
         with pytest.raises(ConcurrencyError):
-            store.append("t", events(2, start=3), expected_seq=1, snapshot=(3, b"{}"))
+            store.append("t", events(2, start=3), expected_seq=1, snapshots=[(3, b"{}")])
         assert store.head("t") == 2
         assert store.latest_snapshot("t") is None
 
@@ -582,7 +587,7 @@ class EventStoreContract(abc.ABC):
     def test_a_snapshot_appended_with_events_must_be_at_one_of_them(self, store: EventStore, seq: int) -> None:
         store.append("t", events(2), expected_seq=0)
         with pytest.raises(ValueError, match="must be at one of them"):
-            store.append("t", events(2, start=3), expected_seq=2, snapshot=(seq, b"{}"))
+            store.append("t", events(2, start=3), expected_seq=2, snapshots=[(seq, b"{}")])
         assert store.head("t") == 2
 
     # -- verification -----------------------------------------------------------------------
