@@ -134,12 +134,13 @@ class Invocation:
             expected=self.base_seq,
             snapshots=(snapshot,) if snapshot is not None else (),
             staged=self.staged_frames,
-            batch_bytes=batch_bytes,
             last_seq=self.base_seq + len(self.batch),
             steps=1,
         )
         self.batch, self.staged_frames = [], []
         self.base_seq = sealed.last_seq
+        # Counted when sealed, not when committed, so later steps' snapshot decisions match a synchronous run.
+        self.settings.saver.record_appended(self.thread_id, batch_bytes, snapshotted=snapshot is not None)
         self.unsent = sealed if self.unsent is None else self.unsent.then(sealed)
 
     def _append(self, batch: Batch) -> None:
@@ -152,9 +153,7 @@ class Invocation:
         self.committed = True
         for seq, frame in batch.staged:
             self.cache[(self.thread_id, seq)] = frame
-        saver = self.settings.saver
-        saver.record_appended(self.thread_id, batch.batch_bytes, snapshotted=bool(batch.snapshots))
-        saver.mark_verified(self.thread_id, batch.last_seq)
+        self.settings.saver.mark_verified(self.thread_id, batch.last_seq)
 
     def _settle(self) -> None:
         """Wait for the append in flight (if any); its error, if it failed, is raised here."""
@@ -505,7 +504,6 @@ class Batch:
     expected: int
     snapshots: tuple[tuple[int, bytes], ...]
     staged: list[tuple[int, Frame]]
-    batch_bytes: int
     last_seq: int
     steps: int
 
@@ -516,7 +514,6 @@ class Batch:
             expected=self.expected,
             snapshots=self.snapshots + later.snapshots,
             staged=self.staged + later.staged,
-            batch_bytes=self.batch_bytes + later.batch_bytes,
             last_seq=later.last_seq,
             steps=self.steps + later.steps,
         )
