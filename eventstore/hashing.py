@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 GENESIS = "0" * 64
 """The 'previous hash' of a thread's first event (a fork's first event chains to its parent instead)."""
@@ -27,24 +28,51 @@ def chain_hash(
     epoch, in decimal: the integer the log stores, so the hash never depends on
     how a timestamp is formatted). The result is hex; the log stores its 32 bytes.
     """
-    thread = thread_id.encode("utf-8", "surrogatepass")
-    number = str(seq).encode("utf-8", "surrogatepass")
-    kind = type.encode("utf-8", "surrogatepass")
-    version = str(schema_version).encode("utf-8", "surrogatepass")
-    when = str(recorded_at_us).encode("ascii")
-    message = b"%b%d:%b%d:%b%d:%b%d:%b%d:%b%d:%b" % (
-        previous.encode("ascii"),
-        len(thread),
-        thread,
-        len(number),
-        number,
-        len(kind),
-        kind,
-        len(version),
-        version,
-        len(when),
-        when,
-        len(payload),
-        payload,
+    (digest,) = chain_hashes(
+        previous=previous,
+        thread_id=thread_id,
+        first_seq=seq,
+        recorded_at_us=recorded_at_us,
+        events=[(type, schema_version, payload)],
     )
-    return hashlib.sha256(message).hexdigest()
+    return digest.hex()
+
+
+def chain_hashes(
+    *,
+    previous: str,
+    thread_id: str,
+    first_seq: int,
+    recorded_at_us: int,
+    events: Iterable[tuple[str, int, bytes]],
+) -> list[bytes]:
+    """The 32-byte hashes of consecutive events (type, schema version, payload) appended at one time.
+
+    Each is ``chain_hash`` of its event, chained to the one before; the fields the
+    events share (thread and timestamp) are encoded once.
+    """
+    thread = _field(thread_id.encode("utf-8", "surrogatepass"))
+    when = _field(str(recorded_at_us).encode("ascii"))
+    before = previous.encode("ascii")
+    digests: list[bytes] = []
+    for seq, (kind, version, payload) in enumerate(events, start=first_seq):
+        digest = hashlib.sha256(
+            b"".join(
+                (
+                    before,
+                    thread,
+                    _field(str(seq).encode("ascii")),
+                    _field(kind.encode("utf-8", "surrogatepass")),
+                    _field(str(version).encode("ascii")),
+                    when,
+                    _field(payload),
+                )
+            )
+        ).digest()
+        digests.append(digest)
+        before = digest.hex().encode("ascii")
+    return digests
+
+
+def _field(value: bytes) -> bytes:
+    return b"%d:%b" % (len(value), value)

@@ -20,7 +20,7 @@ from eventstore.errors import (
     StorageError,
     ThreadNotFound,
 )
-from eventstore.hashing import GENESIS, chain_hash
+from eventstore.hashing import GENESIS, chain_hash, chain_hashes
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
 from eventstore.schema import check_or_create
 from eventstore.type_codes import TypeCodes
@@ -88,6 +88,54 @@ def _check_row(row: tuple[Any, ...]) -> None:
                 f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
                 "the row was altered outside ledgergraph"
             )
+
+
+class _WriteTransaction:
+    """``with store._write(what) as conn``: ``BEGIN IMMEDIATE`` .. ``COMMIT``, rolled back on any error.
+
+    A class rather than a generator-based context manager: every append passes here.
+    Backend errors become ``StorageError``; the store's lock is held throughout.
+    """
+
+    __slots__ = ("store", "what")
+
+    def __init__(self, store: SqliteEventStore, what: str) -> None:
+        self.store = store
+        self.what = what
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store._lock.acquire()
+        try:
+            store._conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            store._lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise store._storage_error(self.what, exc) from exc
+            raise
+        return store._conn
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        store, conn = self.store, self.store._conn
+        try:
+            if error is None:
+                try:
+                    faults.hit("store.before_commit")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            elif conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise store._storage_error(self.what, exc) from exc
+        finally:
+            store._lock.release()
+        if error is None:
+            faults.hit("store.after_commit")
+        elif isinstance(error, sqlite3.Error):
+            raise store._storage_error(self.what, error) from error
 
 
 def _stored_hash(value: object, where: str) -> str:
@@ -179,23 +227,9 @@ class SqliteEventStore:
     def _storage_error(self, what: str, exc: sqlite3.Error) -> StorageError:
         return StorageError(f"{what} failed on {self.path!r}: {_explain(exc)}")
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _write(self, what: str) -> _WriteTransaction:
         """One write transaction holding SQLite's write lock from its first statement."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    faults.hit("store.before_commit")
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise self._storage_error(what, exc) from exc
-        faults.hit("store.after_commit")
+        return _WriteTransaction(self, what)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:  # every read passes here: translated inline, without a context manager's cost
@@ -321,32 +355,18 @@ class SqliteEventStore:
                 head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
-            rows: list[tuple[Any, ...]] = []
-            digests: list[str] = []
-            for offset, event in enumerate(events, start=1):
-                seq = head + offset
-                digest = chain_hash(
-                    previous=previous,
-                    thread_id=thread_id,
-                    seq=seq,
-                    type=event.type,
-                    schema_version=event.schema_version,
-                    recorded_at_us=now,
-                    payload=event.payload,
-                )
-                rows.append(
-                    (
-                        thread_id,
-                        seq,
-                        codes[event.type],
-                        event.schema_version,
-                        texts[offset - 1],
-                        bytes.fromhex(digest),
-                        now,
-                    )
-                )
-                digests.append(digest)
-                previous = digest
+            hashes = chain_hashes(
+                previous=previous,
+                thread_id=thread_id,
+                first_seq=head + 1,
+                recorded_at_us=now,
+                events=[(event.type, event.schema_version, event.payload) for event in events],
+            )
+            rows = [
+                (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
+                for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
+            ]
+            digests = [digest.hex() for digest in hashes]
             try:
                 for start in range(0, len(rows), _INSERT_ROWS):
                     chunk = rows[start : start + _INSERT_ROWS]
