@@ -132,6 +132,17 @@ def encode_event(event: Any) -> NewEvent:
     return NewEvent(type=entry.name, schema_version=entry.version, payload=jsonio.dumps(data))
 
 
+_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
+
+
+def _structure_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
+    """The converter's hook for an event class, looked up once (decoding is on every read path)."""
+    hook = _hooks.get(cls)
+    if hook is None:
+        hook = _hooks[cls] = converter.get_structure_hook(cls)
+    return hook
+
+
 def decode_event(record: EventRecord) -> Any:
     """Rebuild the typed event of a stored record, upgrading old schema versions first."""
     entry = _by_name.get(record.type)
@@ -161,7 +172,7 @@ def decode_event(record: EventRecord) -> Any:
             raise CorruptLogError(f"the upcaster of {record.type!r} from version {version} did not return a dict")
         version += 1
     try:
-        return converter.structure(data, entry.cls)
+        return _structure_hook(entry.cls)(data, entry.cls)
     except SerializationError:
         raise
     except CorruptLogError as exc:
