@@ -35,7 +35,7 @@ from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord,
 SPAN_LIMIT = 512
 """The most events one range read spans from a snapshot to the checkpoint it folds to."""
 
-RESULTS_WINDOW = 16
+RESULTS_WINDOW = 4
 """Events read past a checkpoint with its fold, for its results (more are read only if they continue)."""
 
 PARENT_LOOKBACK = 4
