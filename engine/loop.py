@@ -31,7 +31,7 @@ from engine.events import (
 )
 from engine.frames import encode_frame
 from engine.planning import Frame, PlannedTask, in_path_order, new_checkpoint_id, next_names, plan, value_hash
-from engine.replay import CheckpointRecord, Pending, resolve_checkpoint
+from engine.replay import CheckpointRecord, Pending
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
 from engine.types import Command
@@ -226,8 +226,9 @@ class Invocation:
         """Stage what the call asks for; True if the run continues an existing checkpoint."""
         addressed = self.settings.checkpoint_id
         if addressed is not None and (self.checkpoint is None or addressed != self.checkpoint.id):
-            target = resolve_checkpoint(self.store, self.thread_id, addressed)
-            view = self.graph.replayer.load(self.store, self.thread_id, at=target, cache=self.cache)
+            view = self.graph.replayer.load_checkpoint(self.store, self.thread_id, addressed, self.cache)
+            target = view.checkpoint
+            assert target is not None
             self.checkpoint, self.pending = target, Pending()
             step = target.event.step + 1
             self._stage_checkpoint(source="fork", step=step, applied=(), frame=attrs.evolve(view.frame, step=step))

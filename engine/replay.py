@@ -217,20 +217,9 @@ class Replayer:
 
     # -- loading ---------------------------------------------------------------
 
-    def load(
-        self,
-        store: EventStore,
-        thread_id: str,
-        *,
-        at: CheckpointRecord | None = None,
-        cache: FrameCache | None = None,
-    ) -> ThreadView:
-        """The thread at checkpoint ``at`` (default: its head) with that checkpoint's pending results."""
-        if at is None:
-            return self._load_head(store, thread_id, cache)
-        pending = _results_of(at, store.read(thread_id, from_seq=at.seq + 1))
-        frame = self.frame_at(store, thread_id, at, cache)
-        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=at, frame=frame, pending=pending)
+    def load(self, store: EventStore, thread_id: str, *, cache: FrameCache | None = None) -> ThreadView:
+        """The thread at its head with the head checkpoint's pending results (``load_checkpoint`` for the past)."""
+        return self._load_head(store, thread_id, cache)
 
     def load_checkpoint(
         self, store: EventStore, thread_id: str, checkpoint_id: str, cache: FrameCache | None = None
