@@ -38,12 +38,18 @@ _EXCLUDED_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "checkp
 
 
 @attrs.frozen(kw_only=True)
-class RunSettings:
-    """Everything one call needs, resolved from the caller's config once."""
+class Address:
+    """Which saver, thread and checkpoint a config names: all a read needs."""
 
     saver: SqliteSaver
     thread_id: str
     checkpoint_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class RunSettings(Address):
+    """Everything one call needs, resolved from the caller's config once."""
+
     metadata: dict[str, Any]
     recursion_limit: int
     modes: tuple[str, ...]
@@ -126,23 +132,14 @@ class CompiledStateGraph:
         """State values as callers see them: every key that has a value, in schema order."""
         return {key: values[key] for key in self.channels if key in values and values[key] is not MISSING}
 
-    def _settings(
-        self,
-        config: Mapping[str, Any] | None,
-        modes: Sequence[str],
-        interrupt_before: Sequence[str] | None = None,
-        interrupt_after: Sequence[str] | None = None,
-        *,
-        needs_thread: bool = True,
-        durability: str | None = None,
-    ) -> RunSettings:
+    def _address(self, config: Mapping[str, Any] | None, *, needs_thread: bool = True) -> Address:
+        """The saver, thread and checkpoint ``config`` names, with a clear error for a malformed one."""
         if config is not None and not isinstance(config, Mapping):
             raise TypeError(
                 "config must be a dict such as {'configurable': {'thread_id': ...}}, "
                 f"not {type(config).__qualname__}: {config!r:.80}"
             )
-        config = dict(config or {})
-        configurable = config.get("configurable") or {}
+        configurable = (config or {}).get("configurable") or {}
         if not isinstance(configurable, Mapping):
             raise TypeError("config['configurable'] must be a dict")
         saver = self.checkpointer
@@ -156,6 +153,21 @@ class CompiledStateGraph:
                     "checkpoint_ns, checkpoint_id (pass config={'configurable': {'thread_id': ...}})"
                 )
             thread_id = str(configurable.get("thread_id", ""))
+        checkpoint_id = configurable.get("checkpoint_id")
+        return Address(saver=saver, thread_id=thread_id, checkpoint_id=str(checkpoint_id) if checkpoint_id else None)
+
+    def _settings(
+        self,
+        config: Mapping[str, Any] | None,
+        modes: Sequence[str],
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
+        *,
+        needs_thread: bool = True,
+        durability: str | None = None,
+    ) -> RunSettings:
+        address = self._address(config, needs_thread=needs_thread)
+        config = dict(config or {})
         limit = config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError(f"recursion_limit must be an integer of at least 1, not {limit!r}")
@@ -166,11 +178,10 @@ class CompiledStateGraph:
             durability = "sync"
         if durability not in DURABILITY:
             raise ValueError(f"durability must be one of {DURABILITY}, not {durability!r}")
-        checkpoint_id = configurable.get("checkpoint_id")
         return RunSettings(
-            saver=saver,
-            thread_id=thread_id,
-            checkpoint_id=str(checkpoint_id) if checkpoint_id else None,
+            saver=address.saver,
+            thread_id=address.thread_id,
+            checkpoint_id=address.checkpoint_id,
             metadata=run_metadata(config),
             recursion_limit=limit,
             modes=tuple(modes),
@@ -290,14 +301,14 @@ class CompiledStateGraph:
 
     # -- reading -------------------------------------------------------------------
 
-    def _view(self, settings: RunSettings) -> tuple[ThreadView, bool]:
+    def _view(self, settings: Address) -> tuple[ThreadView, bool]:
         store = settings.saver.store
         cache = settings.saver.frames(self)
         if settings.checkpoint_id is None:
             return self.replayer.load(store, settings.thread_id, cache=cache), True
         return self.replayer.load_checkpoint(store, settings.thread_id, settings.checkpoint_id, cache), False
 
-    def _parent(self, settings: RunSettings, checkpoint: CheckpointRecord) -> CheckpointRecord | None:
+    def _parent(self, settings: Address, checkpoint: CheckpointRecord) -> CheckpointRecord | None:
         parent_seq = checkpoint.event.parent_seq
         if parent_seq is None:
             return None
@@ -310,7 +321,7 @@ class CompiledStateGraph:
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state: live at its head, or as recorded at ``configurable.checkpoint_id``."""
-        settings = self._settings(config, ())
+        settings = self._address(config)
         view, live = self._view(settings)
         if view.checkpoint is None:
             return empty_snapshot(dict(config))
@@ -325,7 +336,7 @@ class CompiledStateGraph:
         limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """Every checkpoint of the thread, on every branch, newest first."""
-        settings = self._settings(config, ())
+        settings = self._address(config)
         filters = _validated_filter(filter)
         store = settings.saver.store
         if store.head(settings.thread_id) == 0:
@@ -437,7 +448,7 @@ class CompiledStateGraph:
 
     def fork(self, config: Mapping[str, Any], new_thread_id: str | None = None) -> dict[str, Any]:
         """Start a new thread from the checkpoint in ``config`` (or the head), copying no events."""
-        settings = self._settings(config, ())
+        settings = self._address(config)
         store = settings.saver.store
         if store.head(settings.thread_id) == 0:
             raise ThreadNotFound(settings.thread_id)
@@ -463,12 +474,12 @@ class CompiledStateGraph:
         if config is None:
             thread_ids = [info.thread_id for info in saver.store.list_threads()]
         else:
-            thread_ids = [self._settings(config, ()).thread_id]
+            thread_ids = [self._address(config).thread_id]
         return verify_snapshots(self.replayer, saver.store, thread_ids)
 
     def lineage(self, config: Mapping[str, Any]) -> list[ForkPoint]:
         """The thread and its ancestors: for each, the (thread, checkpoint) it was forked from."""
-        settings = self._settings(config, ())
+        settings = self._address(config)
         store = settings.saver.store
         chain: list[ForkPoint] = []
         thread_id: str | None = settings.thread_id
