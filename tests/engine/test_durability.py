@@ -192,59 +192,56 @@ def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stor
     assert ran[0] == "a"
 
 
+class StepAHeld:
+    """A chain ``a -> b -> c`` whose step ``a`` is held in its append until node ``until`` has run.
+
+    Arm ``hold`` at ``engine.before_append``: the second append (the step that ran
+    ``a``; the first is the input) waits for ``until``, so only a run that stores
+    steps beside the next ones can finish. ``appends`` counts the appends made.
+    """
+
+    def __init__(self, until: str) -> None:
+        self.until = until
+        self.ran = threading.Event()
+        self.appends = 0
+
+    def hold(self) -> None:
+        self.appends += 1
+        if self.appends == 2:
+            assert self.ran.wait(timeout=10), f"node {self.until} did not run while step a was being stored"
+
+    def graph(self) -> StateGraph:
+        def node(name: str) -> Callable[[State], dict[str, Any]]:
+            def run(state: State) -> dict[str, Any]:
+                if name == self.until:
+                    self.ran.set()
+                return {"log": [name]}
+
+            return run
+
+        return chains.chain("a", "b", "c", node=node)
+
+
 def test_with_async_durability_the_next_step_runs_while_the_last_one_is_being_stored(tmp_path: Path) -> None:
-    b_ran = threading.Event()
-    appends = 0
-
-    def hold_the_append_of_step_a_until_b_ran() -> None:
-        nonlocal appends
-        appends += 1
-        if appends == 2:
-            assert b_ran.wait(timeout=10), "node b did not run while step a was being stored"
-
-    def node(name: str) -> Callable[[State], dict[str, Any]]:
-        def run(state: State) -> dict[str, Any]:
-            if name == "b":
-                b_ran.set()
-            return {"log": [name]}
-
-        return run
-
-    builder = chains.chain("a", "b", "c", node=node)
+    held = StepAHeld(until="b")
     with SqliteSaver(tmp_path / "o.db") as saver:
-        graph = builder.compile(checkpointer=saver)
-        with faults.armed("engine.before_append", hold_the_append_of_step_a_until_b_ran):
+        graph = held.graph().compile(checkpointer=saver)
+        with faults.armed("engine.before_append", held.hold):
             out = graph.invoke({"log": []}, CONFIG, durability="async")
         assert out == graph.get_state(CONFIG).values == {"log": ["a", "b", "c"]}
 
 
 def test_with_async_durability_steps_grouped_into_one_append_keep_every_snapshot(tmp_path: Path) -> None:
-    c_ran = threading.Event()
-    appends = 0
-
-    def hold_the_append_of_step_a_until_c_ran() -> None:
-        nonlocal appends
-        appends += 1
-        if appends == 2:
-            assert c_ran.wait(timeout=10), "node c did not run while step a was being stored"
-
-    def node(name: str) -> Callable[[State], dict[str, Any]]:
-        def run(state: State) -> dict[str, Any]:
-            if name == "c":
-                c_ran.set()
-            return {"log": [name]}
-
-        return run
-
+    held = StepAHeld(until="c")
     with SqliteSaver(tmp_path / "sync.db", snapshot_every=1) as saver:
-        chains.chain("a", "b", "c", node=node).compile(checkpointer=saver).invoke({"log": []}, CONFIG)
+        held.graph().compile(checkpointer=saver).invoke({"log": []}, CONFIG)
         expected = saver.store.snapshot_seqs("t")
     with SqliteSaver(tmp_path / "async.db", snapshot_every=1) as saver:
-        graph = chains.chain("a", "b", "c", node=node).compile(checkpointer=saver)
-        with faults.armed("engine.before_append", hold_the_append_of_step_a_until_c_ran):
+        graph = held.graph().compile(checkpointer=saver)
+        with faults.armed("engine.before_append", held.hold):
             graph.invoke({"log": []}, CONFIG, durability="async")
         grouped = saver.store.snapshot_seqs("t")
-    assert appends < 4  # steps b and c went in one append
+    assert held.appends < 4  # steps b and c went in one append
     assert grouped == expected and len(expected) >= 3
 
 
