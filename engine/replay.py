@@ -41,6 +41,9 @@ RESULTS_WINDOW = 4
 PARENT_LOOKBACK = 4
 """Events read before a checkpoint whose fold starts at itself, to meet its parent on the way."""
 
+FOLD_WINDOW = 256
+"""The most checkpoints one fold holds (with their events) when no snapshot or cached frame is nearer."""
+
 HISTORY_CHUNK = 64
 """History folds at most this many checkpoints at once when no snapshot or cached frame bounds them."""
 
@@ -352,10 +355,34 @@ class Replayer:
 
         ``decoded`` (seq to event) lends events already decoded and receives the ones
         this fold decodes, so a caller walking the same stretch decodes each once.
+        A path longer than ``FOLD_WINDOW`` checkpoints (a long thread whose snapshots
+        were deleted) is folded a window at a time, oldest first, so no more than a
+        window of checkpoints and their events is held at once.
         """
         cache = cache if cache is not None else FrameCache()
-        decoded = decoded if decoded is not None else {}
-        path, frame = self._path_to(store, thread_id, target, cache)
+        path, frame = self._path_to(store, thread_id, target, cache, FOLD_WINDOW)
+        if frame is not None:
+            return self._fold_path(store, thread_id, path, frame, cache, decoded if decoded is not None else {})
+        ends = [target]
+        while frame is None:
+            ends.append(path[0])
+            path, frame = self._path_to(store, thread_id, path[0], cache, FOLD_WINDOW)
+        frame = self._fold_path(store, thread_id, path, frame, cache, {})
+        for done, end in zip(ends[:0:-1], ends[-2::-1], strict=True):
+            path, _ = self._path_to(store, thread_id, end, cache, FOLD_WINDOW, base=(done.seq, frame))
+            frame = self._fold_path(store, thread_id, path, frame, cache, {})
+        return frame
+
+    def _fold_path(
+        self,
+        store: EventStore,
+        thread_id: str,
+        path: list[CheckpointRecord],
+        frame: Frame,
+        cache: FrameCache,
+        decoded: dict[int, Any],
+    ) -> Frame:
+        """Fold ``path`` (oldest first) onto ``frame``, reading the write events it applies in one range."""
         needed = {seq for checkpoint in path for seq in checkpoint.event.applied}
         missing = needed.difference(decoded)
         if missing:
@@ -470,9 +497,21 @@ class Replayer:
         return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=checkpoint, frame=frame, pending=pending)
 
     def _path_to(
-        self, store: EventStore, thread_id: str, target: CheckpointRecord, cache: FrameCache
-    ) -> tuple[list[CheckpointRecord], Frame]:
-        """The checkpoints after the nearest known frame up to ``target``, oldest first, and that frame."""
+        self,
+        store: EventStore,
+        thread_id: str,
+        target: CheckpointRecord,
+        cache: FrameCache,
+        limit: int,
+        base: tuple[int, Frame] | None = None,
+    ) -> tuple[list[CheckpointRecord], Frame | None]:
+        """The checkpoints after the nearest known frame up to ``target``, oldest first, and that frame.
+
+        ``base`` (seq, frame) is a frame the caller already holds. After ``limit``
+        (at least 2) checkpoints without a known frame, the frame is ``None``: the
+        path so far starts at a checkpoint whose own frame is still to be found.
+        """
+        limit = max(2, limit)
         path: list[CheckpointRecord] = []
         ancestors: Iterator[EventRecord] | None = None
         looked = not cache.use_snapshots
@@ -480,6 +519,8 @@ class Replayer:
         checkpoint = target
         while True:
             seq = checkpoint.seq
+            if base is not None and base[0] == seq:
+                return path[::-1], base[1]
             cached = cache.get((thread_id, seq))
             if cached is not None:
                 return path[::-1], cached
@@ -492,6 +533,8 @@ class Replayer:
                     return path[::-1], frame
             path.append(checkpoint)
             cache.remember(thread_id, checkpoint)
+            if len(path) >= limit:
+                return path[::-1], None
             wanted = checkpoint.event.parent_seq
             if wanted is None:
                 return path[::-1], self.initial
