@@ -89,29 +89,32 @@ class Invocation:
         """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due.
 
         A step's flush is not ``final``: it seals the step, and with durability
-        ``"sync"`` appends it. With ``"async"`` the sealed step goes to the saver's
-        writer thread and the next step runs meanwhile; steps sealed while the writer
-        is still busy go together in its next append (a group commit: a step is never
-        split). With ``"exit"`` sealed steps wait for the run's last flush, which
-        appends them all in one transaction.
+        ``"sync"`` appends it. With ``"async"`` sealed steps are handed to the writer
+        thread as the next step starts (``_hand_over``); with ``"exit"`` they wait.
+        A final flush appends whatever is sealed, in one transaction.
         """
         if self.batch:
             self._seal(snapshot_of)
-        durability = self.settings.durability
-        if not final and durability == "exit":
+        if final or self.settings.durability == "sync":
+            self._store_sealed()
+
+    def _hand_over(self) -> None:
+        """Durability ``"async"``: give the sealed steps to the saver's writer as the next step starts.
+
+        The writer appends them while the step runs. Steps sealed while it is still
+        busy go together in its next append (a group commit: a step is never split).
+        A single sealed step waits for a second, so a call of one or two steps makes
+        one append, at its end, with no hand-off at all.
+        """
+        if self.settings.durability != "async" or self.unsent is None:
             return
-        if not final and durability == "async":
-            busy = self.in_flight is not None and not self.in_flight.future.done()
-            if busy and self.unsent is not None and self.unsent.steps < ASYNC_BACKLOG:
-                return  # the writer is committing: this step goes with its next append
-            self._settle()
-            if self.unsent is not None:
-                unsent, self.unsent = self.unsent, None
-                self.in_flight = InFlight(
-                    future=self.settings.saver.writer().submit(self._append, unsent), batch=unsent
-                )
+        if self.in_flight is None and self.unsent.steps < 2:
             return
-        self._store_sealed()
+        if self.in_flight is not None and not self.in_flight.future.done() and self.unsent.steps < ASYNC_BACKLOG:
+            return
+        self._settle()
+        unsent, self.unsent = self.unsent, None
+        self.in_flight = InFlight(future=self.settings.saver.writer().submit(self._append, unsent), batch=unsent)
 
     def _store_sealed(self) -> None:
         """Wait for the writer, then append every sealed step not yet stored (a step cut short is not sealed)."""
@@ -355,6 +358,7 @@ class Invocation:
                     "limit by setting the `recursion_limit` config key."
                 )
             steps += 1
+            self._hand_over()
             outcomes = yield from self._execute(tasks)
             faults.hit("engine.tasks_finished")
             for outcome in outcomes:

@@ -178,26 +178,33 @@ def test_with_async_durability_a_lost_race_surfaces_and_nothing_after_it_is_stor
     def another_writer_goes_first() -> None:
         nonlocal appends
         appends += 1
-        if appends == 2:  # the step that ran node "a": another writer takes its place in the thread
-            other.append("t", [NewEvent(type="Marker", payload=b'{"note": "another writer"}')], expected_seq=3)
+        if appends == 2:  # our second append: another writer takes its place in the thread first
+            other.append(
+                "t", [NewEvent(type="Marker", payload=b'{"note": "another writer"}')], expected_seq=other.head("t")
+            )
 
     with SqliteSaver(path) as saver:
-        graph = chain("a", "b", "c", ran=ran).compile(checkpointer=saver)
+        graph = chain("a", "b", "c", "d", ran=ran).compile(checkpointer=saver)
         with faults.armed("engine.before_append", another_writer_goes_first), pytest.raises(ConcurrencyError):
             graph.invoke({"log": []}, CONFIG, durability="async")
         stored = [record.type for record in saver.store.read("t")]
     other.close()
-    # Later steps may have run while the failed append was in flight (as in LangGraph), but none is stored.
-    assert stored == ["Checkpoint", "TaskCompleted", "Checkpoint", "Marker"]
-    assert ran[0] == "a"
+    # Later steps may have run while the failed append was in flight (as in LangGraph), but none is stored:
+    # the log is whole steps of ours (input, then a checkpoint closing each), then the other writer's event.
+    ours = ["Checkpoint", "TaskCompleted", "Checkpoint", *["TaskCompleted", "Checkpoint"] * 4]
+    assert stored[-1] == "Marker"
+    assert stored[:-1] == ours[: len(stored) - 1] and stored[-2] == "Checkpoint"
+    assert ran == ["a", "b", "c", "d"][: len(ran)]
 
 
 class StepAHeld:
-    """A chain ``a -> b -> c`` whose step ``a`` is held in its append until node ``until`` has run.
+    """A chain ``a -> b -> c`` whose first append is held until node ``until`` has run.
 
-    Arm ``hold`` at ``engine.before_append``: the second append (the step that ran
-    ``a``; the first is the input) waits for ``until``, so only a run that stores
-    steps beside the next ones can finish. ``appends`` counts the appends made.
+    Arm ``hold`` at ``engine.before_append``. A synchronous run makes its first
+    append (the input) before any node runs, so it times out; an asynchronous one
+    hands its first steps (the input and ``a``) to the writer and runs on, so only
+    a run that stores steps beside the next ones finishes. ``appends`` counts the
+    appends made.
     """
 
     def __init__(self, until: str) -> None:
@@ -207,7 +214,7 @@ class StepAHeld:
 
     def hold(self) -> None:
         self.appends += 1
-        if self.appends == 2:
+        if self.appends == 1:
             assert self.ran.wait(timeout=10), f"node {self.until} did not run while step a was being stored"
 
     def graph(self) -> StateGraph:
