@@ -10,40 +10,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from eventstore import faults, jsonio
+from eventstore import faults
 from eventstore.clock import now_us
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
     EventStoreError,
-    SerializationError,
     StorageError,
     ThreadNotFound,
 )
 from eventstore.hashing import GENESIS, chain_hash, chain_hashes
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.rows import EVENT_COLUMNS, INSERT_ROWS, insert_sql, payload_text, record_of, stored_hash
 from eventstore.schema import check_or_create
 from eventstore.type_codes import TypeCodes
 
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
 FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint and its parent's result)
-_EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
-_INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
-_insert_sql: dict[int, str] = {}
-
-
-def _insert(count: int) -> str:
-    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits)."""
-    sql = _insert_sql.get(count)
-    if sql is None:
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
-        sql = _insert_sql[count] = (
-            f"INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
-        )
-    return sql
-
-
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -51,43 +35,6 @@ Synchronous = Literal["NORMAL", "FULL"]
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
-_ROW_TYPES: tuple[type, ...] = (str, int, int, int, int, str, bytes, int)
-"""The Python types of a row of ``_EVENT_COLUMNS`` as ledgergraph writes it."""
-_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, int, int, (str, bytes), bytes, int)
-"""What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
-_COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
-
-
-def _record(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
-    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison.
-
-    ``type_names`` must know the row's type code (see ``SqliteEventStore._records``).
-    """
-    if tuple(map(type, row)) != _ROW_TYPES:
-        _check_row(row)
-    payload = row[5]
-    return EventRecord(
-        thread_id=row[0],
-        seq=row[1],
-        position=row[2],
-        type=type_names[row[3]],
-        schema_version=row[4],
-        payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
-        hash=row[6].hex(),
-        recorded_at_us=row[7],
-    )
-
-
-def _check_row(row: tuple[Any, ...]) -> None:
-    """The slow path of ``_record``: name the first column that holds a type ledgergraph never writes."""
-    for value, expected, name in zip(row, _COLUMN_TYPES, _COLUMN_NAMES, strict=True):
-        if not isinstance(value, expected) or type(value) is bool:
-            raise CorruptLogError(
-                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
-                "the row was altered outside ledgergraph"
-            )
 
 
 class _WriteTransaction:
@@ -136,24 +83,6 @@ class _WriteTransaction:
             faults.hit("store.after_commit")
         elif isinstance(error, sqlite3.Error):
             raise store._storage_error(self.what, error) from error
-
-
-def _stored_hash(value: object, where: str) -> str:
-    """A hash column read back as hex; anything but a blob there was written outside ledgergraph."""
-    if type(value) is not bytes:
-        raise CorruptLogError(f"the hash of {where} is a {type(value).__name__}, not bytes: it was altered")
-    return value.hex()
-
-
-def _payload_text(event: NewEvent) -> str:
-    """The payload as the text column stores it; one that is not UTF-8 JSON is refused before any write."""
-    if not isinstance(event, NewEvent):
-        raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
-    try:
-        jsonio.loads(event.payload)
-        return event.payload.decode("utf-8")
-    except (CorruptLogError, UnicodeDecodeError) as exc:
-        raise SerializationError(f"the payload of a {event.type!r} event is not UTF-8 JSON: {exc}") from None
 
 
 # One segment of a thread's lineage: events ``lo..hi`` (inclusive) stored under ``thread_id``.
@@ -251,7 +180,7 @@ class SqliteEventStore:
                         f"event row at position {row[2]!r} has the type code {row[3]}, which names no event "
                         "type: the row was altered outside ledgergraph"
                     )
-            yield _record(row, names)
+            yield record_of(row, names)
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
         rows = self._conn.execute(
@@ -298,7 +227,7 @@ class SqliteEventStore:
                 ).fetchone()
                 if row is None:
                     break
-                return _stored_hash(row[0], f"event {seq} of {seg_thread!r}")
+                return stored_hash(row[0], f"event {seq} of {seg_thread!r}")
         raise StorageError(f"event {seq} of the lineage {segments[-1][0]!r} is missing")
 
     def _type_filter(self, types: Sequence[str] | None) -> tuple[str, tuple[int, ...]]:
@@ -330,7 +259,7 @@ class SqliteEventStore:
                     f"a snapshot appended with events {expected_seq + 1}..{expected_seq + len(events)} "
                     f"must be at one of them, not at {seq}"
                 )
-        texts = [_payload_text(event) for event in events]
+        texts = [payload_text(event) for event in events]
         faults.hit("store.before_append")
         try:
             return self._append(thread_id, events, texts, expected_seq, snapshots)
@@ -368,9 +297,9 @@ class SqliteEventStore:
             ]
             digests = [digest.hex() for digest in hashes]
             try:
-                for start in range(0, len(rows), _INSERT_ROWS):
-                    chunk = rows[start : start + _INSERT_ROWS]
-                    last_position = conn.execute(_insert(len(chunk)), [v for row in chunk for v in row]).lastrowid
+                for start in range(0, len(rows), INSERT_ROWS):
+                    chunk = rows[start : start + INSERT_ROWS]
+                    last_position = conn.execute(insert_sql(len(chunk)), [v for row in chunk for v in row]).lastrowid
             except sqlite3.IntegrityError:
                 self._checked_head(conn, thread_id, expected_seq)  # another writer appended: ConcurrencyError
                 raise
@@ -418,7 +347,7 @@ class SqliteEventStore:
                 actual=head,
             )
         if last is not None:
-            return head, _stored_hash(last[1], f"event {head} of {thread_id!r}")
+            return head, stored_hash(last[1], f"event {head} of {thread_id!r}")
         return head, self._hash_at(conn, segments, head)
 
     def fork(self, source_thread_id: str, at_seq: int, new_thread_id: str) -> ThreadInfo:
@@ -515,7 +444,7 @@ class SqliteEventStore:
         self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
     ) -> list[tuple[Any, ...]]:
         return self._query(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
             f"{type_sql} ORDER BY seq LIMIT {page}",
             (thread_id, start, stop, *type_params),
         )
@@ -548,7 +477,7 @@ class SqliteEventStore:
             stop = min(hi, upper)
             while stop >= lo:
                 rows = self._query(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
                     f"{type_sql} ORDER BY seq DESC LIMIT {page}",
                     (seg_thread, lo, stop, *type_params),
                 )
@@ -574,7 +503,7 @@ class SqliteEventStore:
         while remaining is None or remaining > 0:
             page = PAGE if remaining is None else min(PAGE, remaining)
             rows = self._query(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
                 (position,),
             )
             yield from self._records(rows)

@@ -1,0 +1,84 @@
+"""How an event is laid out in a row of the ``events`` table, and read back as a record.
+
+The store's SQL says where rows go; this module says what a row holds: the
+column order, the INSERT text for a batch, the checks that a row read back has
+only the types ledgergraph writes, and the payload check before a write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore import jsonio
+from eventstore.errors import CorruptLogError, SerializationError
+from eventstore.records import EventRecord, NewEvent
+
+EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, payload, hash, recorded_at"
+INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
+_insert_texts: dict[int, str] = {}
+
+
+def insert_sql(count: int) -> str:
+    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits)."""
+    sql = _insert_texts.get(count)
+    if sql is None:
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+        sql = _insert_texts[count] = (
+            f"INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
+        )
+    return sql
+
+
+_ROW_TYPES: tuple[type, ...] = (str, int, int, int, int, str, bytes, int)
+"""The Python types of a row of ``EVENT_COLUMNS`` as ledgergraph writes it."""
+_COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, int, int, (str, bytes), bytes, int)
+"""What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
+_COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
+
+
+def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
+    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison.
+
+    ``type_names`` must know the row's type code (see ``SqliteEventStore._records``).
+    """
+    if tuple(map(type, row)) != _ROW_TYPES:
+        _check_row(row)
+    payload = row[5]
+    return EventRecord(
+        thread_id=row[0],
+        seq=row[1],
+        position=row[2],
+        type=type_names[row[3]],
+        schema_version=row[4],
+        payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
+        hash=row[6].hex(),
+        recorded_at_us=row[7],
+    )
+
+
+def _check_row(row: tuple[Any, ...]) -> None:
+    """The slow path of ``_record``: name the first column that holds a type ledgergraph never writes."""
+    for value, expected, name in zip(row, _COLUMN_TYPES, _COLUMN_NAMES, strict=True):
+        if not isinstance(value, expected) or type(value) is bool:
+            raise CorruptLogError(
+                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
+                "the row was altered outside ledgergraph"
+            )
+
+
+def stored_hash(value: object, where: str) -> str:
+    """A hash column read back as hex; anything but a blob there was written outside ledgergraph."""
+    if type(value) is not bytes:
+        raise CorruptLogError(f"the hash of {where} is a {type(value).__name__}, not bytes: it was altered")
+    return value.hex()
+
+
+def payload_text(event: NewEvent) -> str:
+    """The payload as the text column stores it; one that is not UTF-8 JSON is refused before any write."""
+    if not isinstance(event, NewEvent):
+        raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
+    try:
+        jsonio.loads(event.payload)
+        return event.payload.decode("utf-8")
+    except (CorruptLogError, UnicodeDecodeError) as exc:
+        raise SerializationError(f"the payload of a {event.type!r} event is not UTF-8 JSON: {exc}") from None
