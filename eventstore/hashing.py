@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
+from hashlib import sha256
 
 GENESIS = "0" * 64
 """The 'previous hash' of a thread's first event (a fork's first event chains to its parent instead)."""
@@ -56,19 +56,24 @@ def chain_hashes(
     before = previous.encode("ascii")
     digests: list[bytes] = []
     for seq, (kind, version, payload) in enumerate(events, start=first_seq):
-        digest = hashlib.sha256(
-            b"".join(
-                (
-                    before,
-                    thread,
-                    _field(str(seq).encode("ascii")),
-                    _field(kind.encode("utf-8", "surrogatepass")),
-                    _field(str(version).encode("ascii")),
-                    when,
-                    _field(payload),
-                )
-            )
-        ).digest()
+        seq_text = str(seq).encode("ascii")
+        kind_text = kind.encode("utf-8", "surrogatepass")
+        version_text = str(version).encode("ascii")
+        # One formatting operation per event: the layout of ``chain_hash``'s docstring.
+        message = b"%b%b%d:%b%d:%b%d:%b%b%d:%b" % (
+            before,
+            thread,
+            len(seq_text),
+            seq_text,
+            len(kind_text),
+            kind_text,
+            len(version_text),
+            version_text,
+            when,
+            len(payload),
+            payload,
+        )
+        digest = sha256(message).digest()
         digests.append(digest)
         before = digest.hex().encode("ascii")
     return digests

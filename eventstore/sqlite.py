@@ -37,6 +37,30 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
+def _rows(
+    thread_id: str,
+    head: int,
+    previous: str,
+    events: Sequence[NewEvent],
+    texts: list[str],
+    codes: dict[str, int],
+    now: int,
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows of events appended after ``head`` (whose hash is ``previous``), and their hashes in hex."""
+    hashes = chain_hashes(
+        previous=previous,
+        thread_id=thread_id,
+        first_seq=head + 1,
+        recorded_at_us=now,
+        events=[(event.type, event.schema_version, event.payload) for event in events],
+    )
+    rows = [
+        (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
+        for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
+    ]
+    return rows, [digest.hex() for digest in hashes]
+
+
 class _WriteTransaction:
     """``with store._write(what) as conn``: ``BEGIN IMMEDIATE`` .. ``COMMIT``, rolled back on any error.
 
@@ -95,7 +119,9 @@ class SqliteEventStore:
 
     Safe to share between threads of one process (one connection, guarded by a
     lock) and between processes on one file (WAL, ``busy_timeout``, writers take
-    the write lock with ``BEGIN IMMEDIATE`` before reading the head they check).
+    the write lock with ``BEGIN IMMEDIATE`` before reading the head they check;
+    an append after the head this store knows is one INSERT that the unique
+    ``(thread_id, seq)`` index refuses if another writer got there first).
     """
 
     def __init__(
@@ -276,26 +302,19 @@ class SqliteEventStore:
         expected_seq: int,
         snapshots: Sequence[tuple[int, bytes]],
     ) -> list[EventRecord]:
+        known = self._heads.get(thread_id)
+        if known is not None and known[0] == expected_seq and not snapshots and len(events) <= INSERT_ROWS:
+            codes = self._types.known([event.type for event in events])
+            if codes is not None:
+                return self._append_in_one_statement(thread_id, events, texts, known, codes)
         with self._write("append") as conn:
-            known = self._heads.get(thread_id)
             if known is not None and known[0] == expected_seq:
                 head, previous = known
             else:
                 head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
-            hashes = chain_hashes(
-                previous=previous,
-                thread_id=thread_id,
-                first_seq=head + 1,
-                recorded_at_us=now,
-                events=[(event.type, event.schema_version, event.payload) for event in events],
-            )
-            rows = [
-                (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
-                for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
-            ]
-            digests = [digest.hex() for digest in hashes]
+            rows, digests = _rows(thread_id, head, previous, events, texts, codes, now)
             try:
                 for start in range(0, len(rows), INSERT_ROWS):
                     chunk = rows[start : start + INSERT_ROWS]
@@ -306,8 +325,42 @@ class SqliteEventStore:
             for seq, payload in snapshots:
                 conn.execute(_INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
         self._types.remember(codes)
-        self._heads[thread_id] = (rows[-1][1], digests[-1])
-        first_position = int(last_position or 0) - len(rows) + 1
+        return self._appended(events, rows, digests, int(last_position or 0))
+
+    def _append_in_one_statement(
+        self,
+        thread_id: str,
+        events: Sequence[NewEvent],
+        texts: list[str],
+        head: tuple[int, str],
+        codes: dict[str, int],
+    ) -> list[EventRecord]:
+        """Events after the head this store last wrote or read, all of known types: one INSERT, its own transaction.
+
+        SQLite commits a lone statement atomically. The unique ``(thread_id, seq)``
+        index refuses it if another writer appended first; the head is read only then.
+        """
+        rows, digests = _rows(thread_id, head[0], head[1], events, texts, codes, now_us())
+        with self._lock:
+            faults.hit("store.before_commit")
+            try:
+                last_position = self._conn.execute(insert_sql(len(rows)), [v for row in rows for v in row]).lastrowid
+            except sqlite3.IntegrityError as exc:
+                with self._write("append") as conn:
+                    self._checked_head(conn, thread_id, head[0])  # another writer appended: ConcurrencyError
+                raise self._storage_error("append", exc) from exc
+            except sqlite3.Error as exc:
+                raise self._storage_error("append", exc) from exc
+        faults.hit("store.after_commit")
+        return self._appended(events, rows, digests, int(last_position or 0))
+
+    def _appended(
+        self, events: Sequence[NewEvent], rows: list[tuple[Any, ...]], digests: list[str], last_position: int
+    ) -> list[EventRecord]:
+        """Remember the new head; the stored rows as records."""
+        last = rows[-1]
+        self._heads[last[0]] = (last[1], digests[-1])
+        first_position = last_position - len(rows) + 1
         return [
             EventRecord(
                 thread_id=row[0],
@@ -317,7 +370,7 @@ class SqliteEventStore:
                 schema_version=row[3],
                 payload=events[i].payload,
                 hash=digests[i],
-                recorded_at_us=now,
+                recorded_at_us=row[6],
             )
             for i, row in enumerate(rows)
         ]

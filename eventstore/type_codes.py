@@ -27,6 +27,17 @@ class TypeCodes:
         self.names = {code: name for code, name in rows}
         self.codes = {name: code for code, name in rows}
 
+    def known(self, names: Iterable[str]) -> dict[str, int] | None:
+        """The cached codes of ``names``, or None if any is not cached (then ``assign`` in a transaction)."""
+        codes = self.codes
+        found: dict[str, int] = {}
+        for name in names:
+            code = codes.get(name)
+            if code is None:
+                return None
+            found[name] = code
+        return found
+
     def assign(self, conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
         """The codes of ``names`` inside the caller's write transaction, adding the missing ones.
 

@@ -375,7 +375,11 @@ def test_a_connection_saver_can_be_shared_by_threads(flow: Path, tmp_path: Path)
 
 
 class Transactions:
-    """Groups the SQL statements a store's tracer sees into transactions (``BEGIN IMMEDIATE`` .. ``COMMIT``)."""
+    """Groups the SQL statements a store's tracer sees into transactions.
+
+    A transaction is ``BEGIN IMMEDIATE`` .. ``COMMIT``, or one statement outside
+    them (SQLite commits a lone statement on its own).
+    """
 
     def __init__(self) -> None:
         self.groups: list[list[str]] = []
@@ -390,6 +394,8 @@ class Transactions:
             self._open = None
         elif self._open is not None:
             self._open.append(text)
+        else:
+            self.groups.append([text])
 
     def clear(self) -> None:
         self.groups.clear()

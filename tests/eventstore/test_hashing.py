@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,4 +48,30 @@ def test_moving_bytes_between_fields_changes_the_hash() -> None:
     common = {"previous": GENESIS, "seq": 1, "schema_version": 1, "recorded_at_us": 5}
     assert chain_hash(thread_id="ab", type="c", payload=b"{}", **common) != chain_hash(
         thread_id="a", type="bc", payload=b"{}", **common
+    )
+
+
+def test_the_hash_is_sha256_of_the_documented_layout() -> None:
+    """The layout an offline verifier of an export rebuilds, spelled out byte by byte."""
+    previous = "ab" * 32
+    message = (
+        previous.encode("ascii")
+        + b"6:thread"
+        + b"3:123"
+        + b"13:TaskCompleted"
+        + b"1:2"
+        + b"16:1700000000000000"
+        + b'10:{"k":"\xc3\xa9"}'
+    )
+    assert (
+        chain_hash(
+            previous=previous,
+            thread_id="thread",
+            seq=123,
+            type="TaskCompleted",
+            schema_version=2,
+            recorded_at_us=1_700_000_000_000_000,
+            payload='{"k":"é"}'.encode(),
+        )
+        == hashlib.sha256(message).hexdigest()
     )

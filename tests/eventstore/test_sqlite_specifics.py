@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import ConcurrencyError, SchemaError, SqliteEventStore, chain_hash
+from eventstore import ConcurrencyError, NewEvent, SchemaError, SqliteEventStore, chain_hash
 from tests.eventstore.contract import event, events, seqs
 from tests.rawsql import type_code
 
@@ -381,15 +381,29 @@ def test_two_stores_on_one_file_see_each_others_appends_and_conflicts(path: Path
         assert first.verify("t").ok
 
 
-def test_an_append_after_this_stores_own_append_writes_without_reading_the_head(path: Path) -> None:
+def test_an_append_after_this_stores_own_append_is_one_insert_statement(path: Path) -> None:
     statements: list[str] = []
     with SqliteEventStore(path, tracer=statements.append) as store:
         store.append("t", events(2), expected_seq=0)
         statements.clear()
         store.append("t", events(2), expected_seq=2)
-        assert statements[0].startswith("BEGIN IMMEDIATE") and statements[-1] == "COMMIT"
-        assert [s.split(" (")[0] for s in statements[1:-1]] == ["INSERT INTO events"]
+        assert [s.split(" (")[0] for s in statements] == ["INSERT INTO events"]
         assert store.verify("t").ok
+
+
+def test_an_append_with_a_snapshot_or_a_new_event_type_is_one_transaction(path: Path) -> None:
+    statements: list[str] = []
+    with SqliteEventStore(path, tracer=statements.append) as store:
+        store.append("t", events(2), expected_seq=0)
+        statements.clear()
+        store.append("t", events(1), expected_seq=2, snapshots=[(3, b"state")])
+        assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
+        inside = [s.split(" (")[0] for s in statements[1:-1]]
+        assert inside == ["INSERT INTO events", "INSERT OR REPLACE INTO snapshots"]
+        statements.clear()
+        store.append("t", [NewEvent(type="Unseen", payload=b"{}")], expected_seq=3)
+        assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
+        assert store.verify("t").ok and [e.type for e in store.read("t")][-1] == "Unseen"
 
 
 def test_an_append_after_reading_the_head_newest_first_writes_without_reading_it_again(path: Path) -> None:
@@ -400,7 +414,7 @@ def test_an_append_after_reading_the_head_newest_first_writes_without_reading_it
         assert next(store.read_backward("t")).seq == 3
         statements.clear()
         store.append("t", events(1), expected_seq=3)
-        assert [s.split(" (")[0] for s in statements[1:-1]] == ["INSERT INTO events"]
+        assert [s.split(" (")[0] for s in statements] == ["INSERT INTO events"]
         assert seqs(store.read("t")) == [1, 2, 3, 4]
         assert store.verify("t").ok
 
