@@ -129,7 +129,9 @@ def encode_event(event: Any) -> NewEvent:
         data = converter.unstructure(event)
     except SerializationError as exc:
         raise SerializationError(f"{entry.name}: {exc}") from None
-    return NewEvent(type=entry.name, schema_version=entry.version, payload=jsonio.dumps(data))
+    encoded = NewEvent(type=entry.name, schema_version=entry.version, payload=jsonio.dumps(data))
+    object.__setattr__(encoded, "encoded_by_codec", True)  # orjson's output: the store skips re-parsing it
+    return encoded
 
 
 _hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}

@@ -14,6 +14,12 @@ class NewEvent:
     type: str
     payload: bytes
     schema_version: int = 1
+    encoded_by_codec: bool = attrs.field(default=False, init=False, eq=False, repr=False)
+    """Set only by ``encode_event``: the payload is JSON by construction, so an append need not parse it again.
+
+    Not a constructor argument, and ``attrs.evolve`` resets it: a payload made any
+    other way is parsed before it is stored.
+    """
 
 
 @attrs.frozen(kw_only=True)

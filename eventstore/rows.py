@@ -77,6 +77,8 @@ def payload_text(event: NewEvent) -> str:
     """The payload as the text column stores it; one that is not UTF-8 JSON is refused before any write."""
     if not isinstance(event, NewEvent):
         raise TypeError(f"append takes NewEvent records, not {type(event).__qualname__}")
+    if event.encoded_by_codec:
+        return event.payload.decode("utf-8")
     try:
         jsonio.loads(event.payload)
         return event.payload.decode("utf-8")

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 
@@ -24,8 +25,11 @@ from eventstore import (
     SerializationError,
     ThreadNotFound,
     chain_hash,
+    decode_event,
+    encode_event,
     faults,
 )
+from eventstore.example import Deposited
 
 
 def event(type: str = "Happened", **payload: Any) -> NewEvent:
@@ -160,6 +164,16 @@ class EventStoreContract(abc.ABC):
             store.append("new", batch, expected_seq=0)
         assert seqs(store.read("t")) == [1]
         assert [t.thread_id for t in store.list_threads()] == ["t"]
+
+    def test_a_codec_payload_changed_by_evolve_is_checked_again(self, store: EventStore) -> None:
+        encoded = encode_event(Deposited(amount=1, memo="m"))
+        assert encoded.encoded_by_codec
+        tampered = attrs.evolve(encoded, payload=b"{not json")
+        assert not tampered.encoded_by_codec and tampered != encoded
+        with pytest.raises(SerializationError):
+            store.append("t", [tampered], expected_seq=0)
+        store.append("t", [encoded], expected_seq=0)
+        assert [decode_event(r) for r in store.read("t")] == [Deposited(amount=1, memo="m")]
 
     def test_an_append_that_fails_before_commit_writes_nothing(self, store: EventStore) -> None:
         store.append("t", events(1), expected_seq=0)
