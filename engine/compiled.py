@@ -360,7 +360,7 @@ class CompiledStateGraph:
                 continue
             if parent is None and checkpoint.event.parent_seq is not None:
                 parent = self._parent(settings, checkpoint)
-            yield build_snapshot(self, view, live=False, parent=parent)
+            yield build_snapshot(self, view, live=False, parent=parent, metadata=metadata)
             yielded += 1
             if limit is not None and yielded >= limit:
                 return

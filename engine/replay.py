@@ -7,7 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -402,22 +402,26 @@ class Replayer:
         One newest-first scan of the thread, cut into chunks that end at a checkpoint
         whose frame is known without reading further (a snapshot, a cached frame, the
         thread's first checkpoint; or, after ``HISTORY_CHUNK`` checkpoints without one,
-        a fold by path). Each chunk is folded forward from that frame over the events
-        the scan already holds, so every event is read and decoded once. A chunk's
-        oldest checkpoint is emitted with the next chunk, where its parent is met. A
-        parent the scan never met (``None``) is left to the caller to read.
+        a fold by path). The first chunk ends at the first snapshot, so the newest
+        checkpoints come quickly; later ones pass a few snapshots by, since reading
+        and decoding one costs more than folding a handful of steps. Each chunk is
+        folded forward from that frame over the events the scan already holds, so
+        every event is read and decoded once. A chunk's oldest checkpoint is emitted
+        with the next chunk, where its parent is met. A parent the scan never met
+        (``None``) is left to the caller to read.
         """
         snapshots = set(store.snapshot_seqs(thread_id)) if cache.use_snapshots else set()
         chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
         carried: Carried | None = None
         waiting = 0
+        least = 0  # checkpoints a chunk holds before a snapshot may end it: none for the first (quick to start)
         for record in store.read_backward(thread_id, before_seq=before_seq):
             if record.type != CHECKPOINT:
                 chunk.append(record)
                 continue
             checkpoint = CheckpointRecord.from_record(record)
             cache.remember(thread_id, checkpoint)
-            frame = self._known_frame(store, thread_id, checkpoint, snapshots, cache)
+            frame = self._known_frame(store, thread_id, checkpoint, snapshots if waiting >= least else (), cache)
             if frame is None and waiting < HISTORY_CHUNK:
                 chunk.append(checkpoint)
                 waiting += 1
@@ -425,11 +429,16 @@ class Replayer:
             if frame is None:
                 frame = self.frame_at(store, thread_id, checkpoint, cache)
             carried = yield from self._emit_chunk(store, thread_id, chunk, carried, (checkpoint, frame), cache)
-            chunk, waiting = [], 0
+            chunk, waiting, least = [], 0, min(HISTORY_CHUNK // 2, max(8, 2 * least))
         yield from self._emit_chunk(store, thread_id, chunk, carried, None, cache)
 
     def _known_frame(
-        self, store: EventStore, thread_id: str, checkpoint: CheckpointRecord, snapshots: set[int], cache: FrameCache
+        self,
+        store: EventStore,
+        thread_id: str,
+        checkpoint: CheckpointRecord,
+        snapshots: Collection[int],
+        cache: FrameCache,
     ) -> Frame | None:
         """A checkpoint's frame if it needs no more events: cached, snapshotted, or the thread's first."""
         frame = cache.get((thread_id, checkpoint.seq))

@@ -45,8 +45,12 @@ def build_snapshot(
     *,
     live: bool,
     parent: CheckpointRecord | None,
+    metadata: dict[str, Any] | None = None,
 ) -> StateSnapshot:
-    """The snapshot of ``view.checkpoint``: live (pending results applied) or as recorded."""
+    """The snapshot of ``view.checkpoint``: live (pending results applied) or as recorded.
+
+    ``metadata`` is ``checkpoint_metadata(view.checkpoint)`` if the caller made it already.
+    """
     checkpoint = view.checkpoint
     assert checkpoint is not None
     frame = graph.replayer.effective(view) if live else view.frame
@@ -73,13 +77,12 @@ def build_snapshot(
                 result={w.key: w.value for w in completed[1].writes} if completed is not None else None,
             )
         )
-    values = live_values(graph, frame, pending) if live else dict(frame.values)
-    metadata = checkpoint_metadata(checkpoint)
+    values = live_values(graph, frame, pending) if live else frame.values  # ``output`` makes the caller's copy
     return StateSnapshot(
         values=graph.output(values),
         next=tuple(next_names),
         config=checkpoint_config(view.thread_id, checkpoint.id),
-        metadata=metadata,
+        metadata=metadata if metadata is not None else checkpoint_metadata(checkpoint),
         created_at=checkpoint.recorded_at,
         parent_config=checkpoint_config(view.thread_id, parent.id) if parent is not None else None,
         tasks=tuple(tasks),
