@@ -356,7 +356,7 @@ class CompiledStateGraph:
             checkpoint = view.checkpoint
             assert checkpoint is not None
             metadata = checkpoint_metadata(checkpoint)
-            if any(key not in metadata or metadata[key] != value for key, value in filters.items()):
+            if filters and any(key not in metadata or metadata[key] != value for key, value in filters.items()):
                 continue
             if parent is None and checkpoint.event.parent_seq is not None:
                 parent = self._parent(settings, checkpoint)

@@ -66,7 +66,16 @@ def checkpoint_seq(value: object) -> int | None:
 
 def task_id(checkpoint: str, path: tuple[str | int, ...]) -> str:
     """Content-derived: the same checkpoint and path always give the same task id."""
-    h = _digest(checkpoint, *map(str, path)).hex()
+    return _task_id_text(checkpoint + _path_text(path))
+
+
+def _path_text(path: tuple[str | int, ...]) -> str:
+    """The part of a task id's digest input that follows the checkpoint id (see ``_digest``)."""
+    return "".join(["\x1f" + str(part) for part in path])
+
+
+def _task_id_text(digested: str) -> str:
+    h = hashlib.blake2b(digested.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # the UUID's canonical text, without the object
 
 
@@ -82,19 +91,39 @@ def value_hash(encoded: bytes) -> str:
 
 def plan(frame: Frame, checkpoint: str) -> list[PlannedTask]:
     """The tasks a checkpoint's step runs, in task-path order: start, pulls by name, pushes by index."""
+    slots = plan_slots(frame, checkpoint)
+    if frame.has_input:
+        return [PlannedTask(ref=TaskRef(id=slots[0][0], name=START, path=slots[0][2]), is_start=True)]
+    pulls = len(slots) - len(frame.push)
+    tasks = [PlannedTask(ref=TaskRef(id=id_, name=name, path=path)) for id_, name, path in slots[:pulls]]
+    for (id_, name, path), packet in zip(slots[pulls:], frame.push, strict=True):
+        tasks.append(PlannedTask(ref=TaskRef(id=id_, name=name, path=path), send_arg=packet.arg))
+    return tasks
+
+
+_PULL_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {}
+"""A pull task's path by node name, with its digest text (a graph has few nodes; bounded below)."""
+
+
+def plan_slots(frame: Frame, checkpoint: str) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    """``plan`` as (task id, node name, path) triples, for readers that need no task records."""
     if frame.has_input:
         path: tuple[str | int, ...] = (PULL, START)
-        return [PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=START, path=path), is_start=True)]
-    tasks = []
-    for name in sorted(set(frame.pull)):
-        path = (PULL, name)
-        tasks.append(PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=name, path=path)))
+        return [(task_id(checkpoint, path), START, path)]
+    pull = frame.pull
+    slots = []
+    for name in pull if len(pull) < 2 else sorted(set(pull)):
+        known = _PULL_PATHS.get(name)
+        if known is None:
+            path = (PULL, name)
+            known = (path, _path_text(path))
+            if len(_PULL_PATHS) < 10_000:
+                _PULL_PATHS[name] = known
+        slots.append((_task_id_text(checkpoint + known[1]), name, known[0]))
     for index, packet in enumerate(frame.push):
         path = (PUSH, index)
-        tasks.append(
-            PlannedTask(ref=TaskRef(id=task_id(checkpoint, path), name=packet.node, path=path), send_arg=packet.arg)
-        )
-    return tasks
+        slots.append((task_id(checkpoint, path), packet.node, path))
+    return slots
 
 
 def next_names(frame: Frame) -> tuple[str, ...]:
@@ -147,23 +176,28 @@ def barrier(
     values = apply_writes(channels, frame.values, [w for writes, _, _ in updates for w in writes])
     pull: set[str] = set() if consume else set(frame.pull)
     push: list[SendPacket] = [] if consume else list(frame.push)
-    progress = {key: set(seen) for key, seen in frame.joins.items()}
-    for _, routing, writer in updates:
+    marks = [(routing.joins, writer) for _, routing, writer in updates if routing.joins]
+    for _, routing, _ in updates:
         pull.update(routing.triggers)
         push.extend(routing.sends)
-        for key in routing.joins:
-            progress.setdefault(key, set()).add(writer)
-    for key, (sources, target) in joins.items():
-        seen = progress.get(key)
-        if seen is not None and sources <= seen:
-            if target != END:
-                pull.add(target)
-            del progress[key]
+    progress: dict[str, frozenset[str]] = {}
+    if marks or frame.joins:  # most steps have no join edge under way: nothing to count
+        counted = {key: set(seen) for key, seen in frame.joins.items()}
+        for keys, writer in marks:
+            for key in keys:
+                counted.setdefault(key, set()).add(writer)
+        for key, (sources, target) in joins.items():
+            seen = counted.get(key)
+            if seen is not None and sources <= seen:
+                if target != END:
+                    pull.add(target)
+                del counted[key]
+        progress = {key: frozenset(seen) for key, seen in counted.items() if seen}
     return Frame(
         values=values,
         pull=tuple(sorted(pull)),
         push=tuple(push),
-        joins={key: frozenset(seen) for key, seen in progress.items() if seen},
+        joins=progress,
         has_input=False if consume else frame.has_input,
         start_input=None if consume else frame.start_input,
         step=step,

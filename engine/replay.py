@@ -27,6 +27,7 @@ from engine.events import (
     StateUpdated,
     TaskCompleted,
     TaskFailed,
+    Write,
 )
 from engine.frames import decode_frame, fingerprint
 from engine.planning import Frame, barrier, checkpoint_seq, in_path_order
@@ -166,17 +167,21 @@ class Replayer:
             )
         if event.source == "fork":
             return attrs.evolve(frame, step=event.step)
-        applied = [_write_event(writes, seq, event) for seq in event.applied]
-        for command in applied:
-            if isinstance(command, StateUpdated) and command.kind == "command":
-                frame = self.apply_command(frame, command)
-        clear = any(isinstance(e, StateUpdated) and e.clear_tasks for e in applied)
-        updates = []
-        for item in applied:
+        updates: list[tuple[tuple[Write, ...], Routing, str]] = []
+        commands: list[StateUpdated] = []
+        clear = False
+        for seq in event.applied:
+            item = _write_event(writes, seq, event)
             if isinstance(item, TaskCompleted):
                 updates.append((item.writes, item.routing, item.task.name))
-            elif isinstance(item, StateUpdated) and item.kind == "update_state":
+                continue
+            if item.kind == "command":
+                commands.append(item)
+            elif item.kind == "update_state":
                 updates.append((item.writes, item.routing, item.as_node or ""))
+            clear = clear or bool(item.clear_tasks)
+        for command in commands:
+            frame = self.apply_command(frame, command)
         if clear:
             frame = barrier(
                 frame,

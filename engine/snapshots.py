@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidUpdateError, TaskError
-from engine.planning import Frame, plan
+from engine.events import InterruptRaised
+from engine.planning import Frame, plan_slots
 from engine.replay import CheckpointRecord, Pending, ThreadView
 from engine.types import Interrupt, PregelTask, StateSnapshot
 
@@ -58,23 +59,26 @@ def build_snapshot(
     tasks: list[PregelTask] = []
     next_names: list[str] = []
     interrupts: list[Interrupt] = []
-    for task in plan(frame, checkpoint.id):
-        completed = pending.completed.get(task.ref.id)
-        failed = pending.failed.get(task.ref.id)
-        raised = pending.open_interrupt(task.ref.id) if live else pending.latest_interrupt(task.ref.id)
+    completed_tasks, failed_tasks = pending.completed, pending.failed
+    raised: InterruptRaised | None = None
+    for id_, name, path in plan_slots(frame, checkpoint.id):
+        completed = completed_tasks.get(id_)
+        failed = failed_tasks.get(id_) if failed_tasks else None
+        if pending.interrupts:
+            raised = pending.open_interrupt(id_) if live else pending.latest_interrupt(id_)
         task_interrupts = (Interrupt(value=raised.value, id=raised.interrupt_id),) if raised is not None else ()
         interrupts.extend(task_interrupts)
         if completed is None or not live:
-            next_names.append(task.ref.name)
+            next_names.append(name)
         tasks.append(
             PregelTask(
-                id=task.ref.id,
-                name=task.ref.name,
-                path=task.ref.path,
-                error=TaskError(failed.error_type, failed.error_message) if failed is not None else None,
-                interrupts=task_interrupts,
-                state=None,
-                result={w.key: w.value for w in completed[1].writes} if completed is not None else None,
+                id_,
+                name,
+                path,
+                TaskError(failed.error_type, failed.error_message) if failed is not None else None,
+                task_interrupts,
+                None,
+                {w.key: w.value for w in completed[1].writes} if completed is not None else None,
             )
         )
     values = live_values(graph, frame, pending) if live else frame.values  # ``output`` makes the caller's copy
