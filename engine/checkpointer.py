@@ -6,7 +6,7 @@ import sqlite3
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +44,15 @@ class FrameCache:
             while len(self._records) > self.capacity:
                 self._records.popitem(last=False)
 
+    def remember_all(self, thread_id: str, checkpoints: Iterable[CheckpointRecord]) -> None:
+        """``remember`` each of ``checkpoints`` in turn, under one lock."""
+        with self._lock:
+            records = self._records
+            for checkpoint in checkpoints:
+                records[(thread_id, checkpoint.seq)] = checkpoint
+                while len(records) > self.capacity:
+                    records.popitem(last=False)
+
     def record(self, thread_id: str, seq: int) -> CheckpointRecord | None:
         with self._lock:
             return self._records.get((thread_id, seq))
@@ -61,6 +70,17 @@ class FrameCache:
             self._items.move_to_end(key)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+
+    def put_all(self, thread_id: str, frames: Iterable[tuple[int, Frame]]) -> None:
+        """Set each (seq, frame) of ``frames`` in turn, under one lock (the last set is the most recent)."""
+        with self._lock:
+            items = self._items
+            for seq, frame in frames:
+                key = (thread_id, seq)
+                items[key] = frame
+                items.move_to_end(key)
+                while len(items) > self.capacity:
+                    items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

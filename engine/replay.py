@@ -296,6 +296,7 @@ class Replayer:
         is left out; the caller folds it by its path.
         """
         frames = {base[0]: base[1]}
+        folded: list[tuple[int, Frame]] = []
         for checkpoint in checkpoints:
             parent_seq = checkpoint.event.parent_seq
             parent = self.initial if parent_seq is None else frames.get(parent_seq)
@@ -303,7 +304,8 @@ class Replayer:
                 continue
             frame = self.advance(parent, checkpoint.event, writes)
             frames[checkpoint.seq] = frame
-            cache[(thread_id, checkpoint.seq)] = frame
+            folded.append((checkpoint.seq, frame))
+        cache.put_all(thread_id, folded)
         return frames
 
     def _load_head(self, store: EventStore, thread_id: str, cache: FrameCache | None) -> ThreadView:
@@ -425,7 +427,6 @@ class Replayer:
                 chunk.append(record)
                 continue
             checkpoint = CheckpointRecord.from_record(record)
-            cache.remember(thread_id, checkpoint)
             frame = self._known_frame(store, thread_id, checkpoint, snapshots if waiting >= least else (), cache)
             if frame is None and waiting < HISTORY_CHUNK:
                 chunk.append(checkpoint)
@@ -483,9 +484,11 @@ class Replayer:
             if record.type in WRITE_EVENTS:
                 writes[record.seq] = decode_event(record)
         by_seq = {checkpoint.seq: checkpoint for checkpoint, _ in checkpoints}
-        frames: dict[int, Frame] = {}
         if boundary is not None:
             by_seq[boundary[0].seq] = boundary[0]
+        cache.remember_all(thread_id, by_seq.values())  # newest first, as the scan met them
+        frames: dict[int, Frame] = {}
+        if boundary is not None:
             ascending = [checkpoint for checkpoint, _ in reversed(checkpoints)]
             frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache)
         if carried is not None:
