@@ -130,7 +130,7 @@ class CompiledStateGraph:
 
     def output(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """State values as callers see them: every key that has a value, in schema order."""
-        return {key: values[key] for key in self.channels if key in values and values[key] is not MISSING}
+        return {key: value for key in self.channels if (value := values.get(key, MISSING)) is not MISSING}
 
     def _address(self, config: Mapping[str, Any] | None, *, needs_thread: bool = True) -> Address:
         """The saver, thread and checkpoint ``config`` names, with a clear error for a malformed one."""
