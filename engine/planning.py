@@ -173,6 +173,29 @@ def barrier(
     used up and only this step's routing schedules the next one. Without it (a
     ``Command`` applied before the tasks run) the new routing adds to the old.
     """
+    if consume and len(updates) == 1 and not frame.joins:
+        writes, routing, _ = updates[0]
+        if not routing.sends and not routing.joins:  # the usual step: one task, no Send, no join edge
+            triggers = routing.triggers
+            return Frame(
+                values=apply_writes(channels, frame.values, writes),
+                pull=tuple(triggers) if len(triggers) < 2 else tuple(sorted(set(triggers))),
+                joins={},
+                step=step,
+            )
+    return full_barrier(frame, channels, joins, updates, consume=consume, step=step)
+
+
+def full_barrier(
+    frame: Frame,
+    channels: Mapping[str, Channel],
+    joins: Mapping[str, tuple[frozenset[str], str]],
+    updates: Sequence[tuple[Sequence[Write], Routing, str]],
+    *,
+    consume: bool,
+    step: int,
+) -> Frame:
+    """``barrier`` without its shortcut for a lone task's step (what the shortcut must agree with)."""
     values = apply_writes(channels, frame.values, [w for writes, _, _ in updates for w in writes])
     pull: set[str] = set() if consume else set(frame.pull)
     push: list[SendPacket] = [] if consume else list(frame.push)

@@ -399,6 +399,54 @@ def engine_answer(question: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# the barrier: one step's updates applied to a frame
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def barrier_inputs(draw: st.DrawFn) -> Any:
+    """A frame, channels, join edges and one step's updates, as ``engine.planning.barrier`` takes them.
+
+    Mostly the shape a lone task's step has (one update, no Send, no join edge under way),
+    with the other shapes mixed in.
+    """
+    from engine.channels import LastValue, Reducer
+    from engine.events import Routing, SendPacket, Write
+    from engine.planning import Frame
+
+    keys = ["i", "log", "n"]
+    channels = {"i": LastValue("i"), "n": LastValue("n"), "log": Reducer("log", operator.add, list)}
+    nodes = st.sampled_from(["a", "b", "c", "__end__"])
+    joins = draw(
+        st.dictionaries(
+            st.sampled_from(["a+b->c", "b+c->a"]),
+            st.tuples(st.frozensets(nodes, min_size=1, max_size=2), nodes),
+            max_size=2,
+        )
+    )
+    value = st.integers(-3, 3) | st.lists(st.integers(0, 3), max_size=2)
+    frame = Frame(
+        values=draw(st.dictionaries(st.sampled_from(keys), value, max_size=3)),
+        pull=tuple(draw(st.lists(nodes, max_size=2))),
+        push=tuple(draw(st.lists(st.builds(SendPacket, node=nodes, arg=value), max_size=1))),
+        joins=draw(st.just({}) | st.dictionaries(st.sampled_from(list(joins) or ["a+b->c"]), st.frozensets(nodes))),
+        has_input=draw(st.booleans()),
+        start_input=draw(st.none() | value),
+        step=draw(st.integers(-1, 5)),
+    )
+    routing = st.builds(Routing, triggers=st.lists(nodes, max_size=3).map(tuple)) | st.builds(
+        Routing,
+        triggers=st.lists(nodes, max_size=2).map(tuple),
+        sends=st.lists(st.builds(SendPacket, node=nodes, arg=value), max_size=1).map(tuple),
+        joins=st.lists(st.sampled_from(list(joins) or ["a+b->c"]), max_size=1).map(tuple),
+    )
+    key = st.sampled_from(keys) | st.just("unknown")  # a write to a key the graph lacks: now and then
+    writes = st.lists(st.builds(Write, key=key, value=value), max_size=3).map(tuple)
+    updates = draw(st.lists(st.tuples(writes, routing, nodes), min_size=1, max_size=2))
+    return frame, channels, joins, updates, draw(st.booleans()), draw(st.integers(0, 9))
+
+
+# ---------------------------------------------------------------------------------------------
 # time travel: small DAGs that ask questions, and what is done to their threads afterwards
 # ---------------------------------------------------------------------------------------------
 
