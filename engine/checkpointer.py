@@ -153,15 +153,19 @@ class SqliteSaver:
     def setup(self) -> None:
         """Kept for LangGraph compatibility: the schema is created when the store opens."""
 
-    def check_integrity(self, thread_id: str) -> None:
-        """Refuse to build on a thread whose chain does not verify (see the class docstring)."""
+    def check_integrity(self, thread_id: str) -> int | None:
+        """Refuse to build on a thread whose chain does not verify (see the class docstring).
+
+        Returns the head it checked up to (0: the thread has no events yet), or
+        None with ``integrity="off"``, which reads nothing.
+        """
         if self.integrity == "off":
-            return
+            return None
         head = self.store.head(thread_id)
         with self._verified_lock:
             verified = self._verified.get(thread_id, 0)
         if head == 0 or verified >= head:
-            return
+            return head
         start = verified + 1
         if verified == 0 and self.integrity == "tail":
             snapshot = self.store.latest_snapshot(thread_id, at_most=head)
@@ -176,6 +180,7 @@ class SqliteSaver:
                     "inspect it with `ledgergraph verify`, or open the saver with integrity='off' to override"
                 )
         self.mark_verified(thread_id, head)
+        return head
 
     def mark_verified(self, thread_id: str, seq: int) -> None:
         """Record that ``thread_id`` is known good up to ``seq`` (after checking, or after our own append)."""

@@ -65,9 +65,15 @@ class Invocation:
         self.store = settings.saver.store
         self.thread_id = settings.thread_id
         self.cache = settings.saver.frames(graph)
-        settings.saver.check_integrity(self.thread_id)
+        checked = settings.saver.check_integrity(self.thread_id)
         self.batch: list[NewEvent] = []
-        view = graph.replayer.load(self.store, self.thread_id, cache=self.cache)
+        # A thread the check found empty has nothing to load (if another writer starts it
+        # meanwhile, the first append expects event 0 and raises ConcurrencyError).
+        view = (
+            graph.replayer.empty_view(self.thread_id)
+            if checked == 0
+            else graph.replayer.load(self.store, self.thread_id, cache=self.cache)
+        )
         self.base_seq = view.last_seq
         self.checkpoint: CheckpointRecord | None = view.checkpoint
         self.frame: Frame = graph.replayer.effective(view)

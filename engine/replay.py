@@ -308,6 +308,10 @@ class Replayer:
         cache.put_all(thread_id, folded)
         return frames
 
+    def empty_view(self, thread_id: str) -> ThreadView:
+        """A thread with no events yet: no checkpoint, the graph's initial frame."""
+        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=None, frame=self.initial, pending=Pending())
+
     def _load_head(self, store: EventStore, thread_id: str, cache: FrameCache | None) -> ThreadView:
         """The head in one newest-first scan: the last event, the results since the head, the head itself."""
         last_seq = 0

@@ -25,7 +25,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 
 from engine import Command, InMemorySaver, ResumeError, SqliteSaver, StateGraph, interrupt
-from eventstore import SqliteEventStore
+from eventstore import ConcurrencyError, SqliteEventStore, faults
 
 FLOW = textwrap.dedent(
     '''
@@ -446,6 +446,39 @@ def _graph(nodes: dict[str, Callable[[Log], Log]], edges: list[tuple[Any, str]])
 
 def _writes(name: str) -> Callable[[Log], Log]:
     return lambda state: {"log": [name]}
+
+
+def test_a_run_on_a_new_thread_looks_it_up_once_and_reads_no_events_before_appending(tmp_path: Path) -> None:
+    statements: list[str] = []
+    saver = SqliteSaver(SqliteEventStore(str(tmp_path / "new.db"), tracer=statements.append))
+    app = _graph({"a": _writes("a")}, [("__start__", "a")]).compile(checkpointer=saver)
+    statements.clear()
+
+    assert app.invoke({"log": []}, {"configurable": {"thread_id": "fresh"}}) == {"log": ["a"]}
+
+    before_first_write = statements[: next(i for i, s in enumerate(statements) if s.startswith("BEGIN"))]
+    assert [s.split(" WHERE")[0] for s in before_first_write] == [
+        "SELECT parent_thread_id, parent_seq, created_at FROM event_threads"
+    ]
+    saver.close()
+
+
+def test_a_thread_started_by_another_writer_after_the_check_is_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    app = _graph({"a": _writes("a")}, [("__start__", "a")]).compile(checkpointer=SqliteSaver(path))
+    other = _graph({"a": _writes("b")}, [("__start__", "a")]).compile(checkpointer=SqliteSaver(path))
+    cfg = {"configurable": {"thread_id": "t"}}
+    started = False
+
+    def start_it_meanwhile() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            other.invoke({"log": []}, cfg)
+
+    with faults.armed("engine.before_append", start_it_meanwhile), pytest.raises(ConcurrencyError):
+        app.invoke({"log": []}, cfg)
+    assert app.get_state(cfg).values == {"log": ["b"]}
 
 
 def test_each_superstep_is_appended_in_exactly_one_transaction(tmp_path: Path) -> None:
