@@ -59,6 +59,7 @@ def rows(sizes: Sizes) -> list[Row]:
             "B",
             Target("own", "<=", 3 * added, f"<= {3 * added} B"),
         ),
+        Row("big.file_per_step_random", "3 big: file bytes per step, incompressible items", "B"),
         Row(
             "big.payload_per_step",
             "3 big: payload bytes per step",

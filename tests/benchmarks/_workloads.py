@@ -10,6 +10,7 @@ import gc
 import itertools
 import math
 import operator
+import random
 import shutil
 import sqlite3
 import statistics
@@ -330,12 +331,39 @@ def big_state(e: Engine, work: Path, sizes: Sizes) -> Metrics:
     assert len(out["items"]) == sizes.big_steps
     n = sizes.big_steps
     return {
+        "big.file_per_step_random": random_items_file_per_step(e, work, sizes),
         "big.file_per_step": (full_file - empty_file) / n,
         "big.payload_per_step": (full_payload - empty_payload) / n,
         "big.file_growth": math.log2((full_file - empty_file) / (half_file - empty_file)),
         "big.payload_growth": math.log2((full_payload - empty_payload) / (half_payload - empty_payload)),
         "big.step_time": elapsed / n,
     }
+
+
+def random_items_file_per_step(e: Engine, work: Path, sizes: Sizes) -> float:
+    """The big-state run again with items that do not compress: file bytes per step.
+
+    ``"x" * 200`` compresses to almost nothing, and ledgergraph compresses
+    snapshots, so this row shows what a state of real-looking data costs. The items
+    are the same for every engine (a fixed seed), one new item per step.
+    """
+    path = work / "big-random.db"
+    remove_db(path)
+    rng = random.Random(20261121)
+    items = [rng.randbytes(sizes.item_bytes // 2).hex() for _ in range(sizes.big_steps)]
+    builder = e.StateGraph(BigState)
+    builder.add_node("grow", lambda state: {"items": [items[len(state["items"])]]})
+    builder.add_edge(e.START, "grow")
+    builder.add_conditional_edges(
+        "grow", lambda state: "grow" if len(state["items"]) < state["limit"] else e.END, ["grow", e.END]
+    )
+    with saver_at(e, path) as saver:
+        graph = builder.compile(checkpointer=saver)
+        empty = file_bytes(path)
+        out = graph.invoke({"items": [], "limit": sizes.big_steps}, cfg("big-random"), **e.options)
+        full = file_bytes(path)
+    assert out["items"] == items
+    return (full - empty) / sizes.big_steps
 
 
 # -- 4. interrupt round trip -----------------------------------------------------------
