@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from engine.replay import CheckpointRecord
 from eventstore import CorruptLogError, EventStore, EventStoreError, SqliteEventStore
 
-SNAPSHOT_WEIGHT = 4
-"""A snapshot is written only if it is at most this many times the event bytes it lets a fold skip."""
+SNAPSHOT_WEIGHT = 4.0
+"""By default a snapshot is written only if it is at most this many times the event bytes it lets a fold skip."""
 
 
 class FrameCache:
@@ -96,8 +96,11 @@ class SqliteSaver:
     Every ``snapshot_every`` steps a thread's folded state is cached beside the log,
     so rebuilding any checkpoint folds at most that many steps; a state so large
     that its snapshot would outweigh the events it replaces is snapshotted less
-    often (when the events written since the last snapshot reach a quarter of its
-    size), so stored bytes grow with the changes, not with the state.
+    often (when the events written since the last snapshot reach
+    1/``snapshot_weight`` of its size, a quarter by default), so stored bytes grow
+    with the changes, not with the state. A smaller ``snapshot_weight`` stores
+    fewer snapshot bytes and folds longer stretches of events when reading such a
+    state; ``math.inf`` snapshots every ``snapshot_every`` steps whatever the size.
 
     Before a thread is written to (run, resumed, updated or forked) its hash chain
     is checked, and a broken chain raises ``CorruptLogError``. ``integrity="tail"``
@@ -113,15 +116,23 @@ class SqliteSaver:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         cache_size: int = 256,
         snapshot_every: int = 10,
+        snapshot_weight: float = SNAPSHOT_WEIGHT,
         integrity: Literal["tail", "full", "off"] = "tail",
     ) -> None:
         if not isinstance(snapshot_every, int) or isinstance(snapshot_every, bool) or snapshot_every < 1:
             raise ValueError(f"snapshot_every must be an integer of at least 1, not {snapshot_every!r}")
+        if (
+            not isinstance(snapshot_weight, (int, float))
+            or isinstance(snapshot_weight, bool)
+            or not snapshot_weight > 0
+        ):
+            raise ValueError(f"snapshot_weight must be a number above 0 (math.inf allowed), not {snapshot_weight!r}")
         if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
             raise ValueError(f"cache_size must be an integer of at least 1, not {cache_size!r}")
         if integrity not in ("tail", "full", "off"):
             raise ValueError(f"integrity must be 'tail', 'full' or 'off', not {integrity!r}")
         self.snapshot_every = snapshot_every
+        self.snapshot_weight = float(snapshot_weight)
         self.integrity = integrity
         self._unsnapshotted: dict[str, int] = {}
         self._verified: dict[str, int] = {}
@@ -201,7 +212,7 @@ class SqliteSaver:
 
         Due every ``snapshot_every`` steps, and at the checkpoint a call ends on (the
         head the next call starts from). Worth it when it weighs at most
-        ``SNAPSHOT_WEIGHT`` times the event bytes written since the last one.
+        ``snapshot_weight`` times the event bytes written since the last one.
         """
         if step <= 0 or not (head or step % self.snapshot_every == 0):
             return None
@@ -212,7 +223,7 @@ class SqliteSaver:
         with self._verified_lock:
             since = self._unsnapshotted.get(thread_id, 0) + pending_bytes
         # Judged by the state's plain size, so compression saves bytes without making snapshots more frequent.
-        return payload if size <= SNAPSHOT_WEIGHT * since else None
+        return payload if size <= self.snapshot_weight * since else None
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""
