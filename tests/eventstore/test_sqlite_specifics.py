@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from eventstore import ConcurrencyError, NewEvent, SchemaError, SqliteEventStore, chain_hash
+from tests import rawsql
 from tests.eventstore.contract import event, events, seqs
 from tests.rawsql import type_code
 
@@ -46,8 +47,7 @@ def pragma(store: SqliteEventStore, name: str) -> object:
 def drop_triggers(path: Path) -> None:
     """What a tamperer with write access to the file would do first."""
     with raw(path) as conn:
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-            conn.execute(f"DROP TRIGGER {name}")
+        rawsql.drop_triggers(conn)
 
 
 # -- immutability -------------------------------------------------------------------------------

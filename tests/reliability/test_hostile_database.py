@@ -47,7 +47,7 @@ from eventstore import (
     chain_hash,
     decode_event,
 )
-from tests.rawsql import type_code, type_name
+from tests.rawsql import rewritten_copy, type_code, type_name
 from tests.reliability import _workflow
 from tests.strategies import DANGEROUS_NAMES, RowMutation, crafted_objects, hostile_json, row_mutations
 
@@ -82,22 +82,6 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert all(store.verify(t).ok for t in THREADS)
         assert store.latest_snapshot("done") is not None
     return path
-
-
-@contextmanager
-def hostile_copy(base: Path, rewrite: Callable[[sqlite3.Connection], None]) -> Iterator[Path]:
-    """A copy of ``base`` with the append-only triggers dropped and ``rewrite`` applied through raw SQL."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "log.db"
-        shutil.copy(base, path)
-        conn = sqlite3.connect(path, isolation_level=None)
-        try:
-            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-                conn.execute(f"DROP TRIGGER {name}")
-            rewrite(conn)
-        finally:
-            conn.close()
-        yield path
 
 
 def _as_bytes(payload: Any) -> bytes:
@@ -290,7 +274,7 @@ mutations = row_mutations(str(CANARY), list(engine.events.EVENT_TYPES))
 def test_decoding_a_rewritten_payload_row_gives_the_event_or_a_corrupt_log_error(
     base_db: Path, thread_id: str, mutation: RowMutation
 ) -> None:
-    with hostile_copy(base_db, lambda conn: apply(conn, thread_id, mutation)) as path, tripwires() as reached:
+    with rewritten_copy(base_db, lambda conn: apply(conn, thread_id, mutation)) as path, tripwires() as reached:
         decode_everything(path)
     assert_nothing_ran(reached)
 
@@ -304,7 +288,7 @@ def test_reading_state_from_rewritten_rows_gives_a_state_or_a_corrupt_log_error(
         for thread_id, mutation in changes:
             apply(conn, thread_id, mutation)
 
-    with hostile_copy(base_db, rewrite) as path, tripwires() as reached:
+    with rewritten_copy(base_db, rewrite) as path, tripwires() as reached:
         read_state(path)
     assert_nothing_ran(reached)
 
@@ -336,7 +320,7 @@ def test_a_tagged_object_naming_code_is_refused_by_name_and_the_code_never_runs(
         rechain(conn, "done", seq)
         conn.execute("DELETE FROM snapshots")  # a cache: without it, reading state must fold the crafted event
 
-    with hostile_copy(base_db, rewrite) as path, tripwires() as reached:
+    with rewritten_copy(base_db, rewrite) as path, tripwires() as reached:
         with SqliteEventStore(path) as store:
             assert store.verify("done").ok, "the attacker recomputed the chain"
             record = next(r for r in store.read("done", types=["TaskCompleted"]) if r.seq > 2)
@@ -392,7 +376,7 @@ def test_a_rewritten_snapshot_row_gives_a_state_or_a_corrupt_log_error_and_runs_
                 "UPDATE snapshots SET payload = ? WHERE thread_id = ? AND seq = ?", (new.decode(), thread_id, seq)
             )
 
-    with hostile_copy(base_db, rewrite) as path, tripwires() as reached:
+    with rewritten_copy(base_db, rewrite) as path, tripwires() as reached:
         read_state(path)
     assert_nothing_ran(reached)
 
@@ -486,7 +470,7 @@ INCONSISTENT = {
 
 @pytest.mark.parametrize("case", list(INCONSISTENT))
 def test_events_that_decode_but_do_not_fit_together_read_as_a_corrupt_log(base_db: Path, case: str) -> None:
-    with hostile_copy(base_db, INCONSISTENT[case]) as path, SqliteSaver(path) as saver:
+    with rewritten_copy(base_db, INCONSISTENT[case]) as path, SqliteSaver(path) as saver:
         with SqliteEventStore(path) as store:
             assert store.verify("done").ok, "the attacker recomputed the chain"
         graph = _workflow.build(saver)
@@ -520,7 +504,7 @@ def test_a_snapshot_row_of_the_wrong_shape_is_ignored_or_reads_as_a_corrupt_log(
     with SqliteSaver(base_db) as saver:
         graph = _workflow.build(saver)
         clean = [graph.get_state(_workflow.config_of(t)).values for t in THREADS]
-    with hostile_copy(base_db, rewrite) as path, SqliteSaver(path) as saver:
+    with rewritten_copy(base_db, rewrite) as path, SqliteSaver(path) as saver:
         graph = _workflow.build(saver)
         try:
             found = [graph.get_state(_workflow.config_of(t)).values for t in THREADS]

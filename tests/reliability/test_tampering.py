@@ -10,9 +10,7 @@ the tamperer computed.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +22,7 @@ from hypothesis import strategies as st
 
 from engine import SqliteSaver
 from eventstore import GENESIS, SqliteEventStore, VerifyReport, chain_hash
-from tests.rawsql import type_code, type_name
+from tests.rawsql import rewritten_copy, type_code, type_name
 from tests.reliability import _workflow
 
 FORK_AT = 12
@@ -49,16 +47,8 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def tampered(base: Path, tamper: Callable[[sqlite3.Connection], None]) -> Iterator[SqliteEventStore]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "log.db"
-        shutil.copy(base, path)
-        conn = sqlite3.connect(path, isolation_level=None)
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-            conn.execute(f"DROP TRIGGER {name}")
-        tamper(conn)
-        conn.close()
-        with SqliteEventStore(path) as store:
-            yield store
+    with rewritten_copy(base, tamper) as path, SqliteEventStore(path) as store:
+        yield store
 
 
 def head(base: Path, thread_id: str = "done") -> int:
