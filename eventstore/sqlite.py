@@ -30,6 +30,28 @@ FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops
 FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint and its parent's result)
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
 
+# Read statements are fixed texts (a page size is a parameter, not part of the text), so the
+# connection's statement cache compiles each once; ``_prepare_reads`` compiles them at open.
+_THREAD_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+_FORWARD_ORDER = " ORDER BY seq LIMIT ?"
+_BACKWARD_ORDER = " ORDER BY seq DESC LIMIT ?"
+_LATEST_SNAPSHOT = (
+    "SELECT thread_id, seq, payload, created_at FROM snapshots "
+    "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1"
+)
+_SNAPSHOT_SEQS = "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC"
+_THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?"
+_HEAD_SEQ = "SELECT max(seq) FROM events WHERE thread_id = ?"
+_PREPARED_READS = (
+    (_THREAD_RANGE + _BACKWARD_ORDER, ("", 1, 0, 1)),
+    (_THREAD_RANGE + _FORWARD_ORDER, ("", 1, 0, 1)),
+    (_LATEST_SNAPSHOT, ("", 1, 0)),
+    (_SNAPSHOT_SEQS, ("", 1, 0)),
+    (_THREAD_ROW, ("",)),
+    (_HEAD_SEQ, ("",)),
+)
+"""The statements that start a read of a thread, each with parameters that match no row."""
+
 Synchronous = Literal["NORMAL", "FULL"]
 
 
@@ -162,6 +184,7 @@ class SqliteEventStore:
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._types.reload(self._conn)
+            self._prepare_reads()
         except EventStoreError:
             self._conn.close()
             raise
@@ -170,6 +193,17 @@ class SqliteEventStore:
             raise StorageError(f"cannot open {self.path!r}: {exc}") from None
 
     # -- plumbing ---------------------------------------------------------------
+
+    def _prepare_reads(self) -> None:
+        """Compile the statements every thread read starts with, once, while the store opens.
+
+        Compiling (parsing and planning) a statement is most of what a read's first query
+        costs, and Python's ``sqlite3`` compiles only on first use: running each over an
+        empty range puts it in the connection's statement cache, so the first
+        ``get_state`` after opening costs what later ones do.
+        """
+        for sql, params in _PREPARED_READS:
+            self._conn.execute(sql, params).fetchall()
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
@@ -209,10 +243,7 @@ class SqliteEventStore:
             yield record_of(row, names)
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
-        rows = self._conn.execute(
-            "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?",
-            (thread_id,),
-        ).fetchall()
+        rows = self._conn.execute(_THREAD_ROW, (thread_id,)).fetchall()
         return rows[0] if rows else None
 
     def _segments(self, thread_id: str) -> tuple[Segment, ...]:
@@ -238,7 +269,7 @@ class SqliteEventStore:
         return result
 
     def _head_in(self, conn: sqlite3.Connection, thread_id: str, segments: tuple[Segment, ...]) -> int:
-        (own,) = conn.execute("SELECT max(seq) FROM events WHERE thread_id = ?", (thread_id,)).fetchone()
+        (own,) = conn.execute(_HEAD_SEQ, (thread_id,)).fetchone()
         if own is not None:
             return int(own)
         return segments[-1][1] - 1
@@ -496,11 +527,7 @@ class SqliteEventStore:
     def _page(
         self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
     ) -> list[tuple[Any, ...]]:
-        return self._query(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
-            f"{type_sql} ORDER BY seq LIMIT {page}",
-            (thread_id, start, stop, *type_params),
-        )
+        return self._query(_THREAD_RANGE + type_sql + _FORWARD_ORDER, (thread_id, start, stop, *type_params, page))
 
     def _forward(
         self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
@@ -530,9 +557,7 @@ class SqliteEventStore:
             stop = min(hi, upper)
             while stop >= lo:
                 rows = self._query(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
-                    f"{type_sql} ORDER BY seq DESC LIMIT {page}",
-                    (seg_thread, lo, stop, *type_params),
+                    _THREAD_RANGE + type_sql + _BACKWARD_ORDER, (seg_thread, lo, stop, *type_params, page)
                 )
                 if rows and stop == _NO_END and not type_sql and seg_thread == thread_id:
                     head = rows[0]  # the thread's own newest event: its head as of this read
@@ -556,8 +581,7 @@ class SqliteEventStore:
         while remaining is None or remaining > 0:
             page = PAGE if remaining is None else min(PAGE, remaining)
             rows = self._query(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT {page}",
-                (position,),
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, page)
             )
             yield from self._records(rows)
             if remaining is not None:
@@ -597,19 +621,12 @@ class SqliteEventStore:
     def snapshot_seqs(self, thread_id: str) -> list[int]:
         found: list[int] = []
         for seg_thread, lo, hi in reversed(self._segments(thread_id)):
-            rows = self._query(
-                "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC",
-                (seg_thread, lo, hi),
-            )
+            rows = self._query(_SNAPSHOT_SEQS, (seg_thread, lo, hi))
             found.extend(seq for (seq,) in rows)
         return found
 
     def _snapshot_in(self, thread_id: str, lo: int, hi: int) -> SnapshotRecord | None:
-        rows = self._query(
-            "SELECT thread_id, seq, payload, created_at FROM snapshots "
-            "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
-            (thread_id, lo, hi),
-        )
+        rows = self._query(_LATEST_SNAPSHOT, (thread_id, lo, hi))
         if not rows:
             return None
         t, seq, payload, created = rows[0]

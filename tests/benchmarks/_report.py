@@ -72,6 +72,7 @@ def rows(sizes: Sizes) -> list[Row]:
         Row("interrupt.p50", "4 interrupt round trip p50", "s", Target("ratio", "<=", 0.2, "5x faster")),
         Row("interrupt.p99", "4 interrupt round trip p99", "s"),
         Row("travel.head", "5 get_state at head", "s", Target("ratio", "<=", 1, "no slower")),
+        Row("travel.open_head", "5 open the saver, then get_state at head", "s"),
         Row("travel.back", f"5 get_state {sizes.back} steps back", "s", Target("ratio", "<=", 1, "no slower")),
         Row(
             "travel.spread_mean",
