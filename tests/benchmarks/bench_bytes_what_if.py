@@ -1,0 +1,176 @@
+"""What the big-state workload's file would weigh per step if the log's rows were laid out otherwise.
+
+    python tests/benchmarks/bench_bytes_what_if.py            # 1,000 steps of 200-byte items
+    python tests/benchmarks/bench_bytes_what_if.py --steps 300
+
+Issue 6 asks for at most 3x the bytes a step adds (600 B for a 200-byte item).
+This runs the big-state workload once on ledgergraph, then copies its events,
+one transaction per event as a log appends them, into plain SQLite tables of the
+same shape with each payload rewritten: every row keeps its hash, timestamp,
+type and sequence, so each line is an experiment on the encoding alone.
+Each variant adds one change to the one above it:
+
+- as written: ledgergraph's own file;
+- copied unchanged: the copy itself (checks the copy adds nothing);
+- writes as [key, value] pairs instead of {"key": ..., "value": ...};
+- no task id in a task's result (it can be derived from the checkpoint id and the task's path);
+- an integer thread key in place of the thread id text (here the thread id is only "big");
+- one-letter payload keys ({"c":7,"t":...} in place of {"checkpoint_seq":7,"task":...});
+- no snapshots (every read folds from the thread's start).
+
+It is an experiment on copies, not a format ledgergraph writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import operator
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from typing_extensions import TypedDict
+
+from engine import END, START, SqliteSaver, StateGraph
+
+Payload = dict[str, Any]
+Rewrite = Callable[[str, Payload], Payload]
+
+SHORT_KEYS = {
+    "checkpoint_seq": "c",
+    "task": "t",
+    "writes": "w",
+    "routing": "r",
+    "duration_ms": "d",
+    "triggers": "g",
+    "id": "i",
+    "name": "m",
+    "step": "s",
+    "parent_seq": "p",
+    "applied": "a",
+    "next": "n",
+}
+
+
+class Big(TypedDict):
+    items: Annotated[list[str], operator.add]
+    limit: int
+
+
+def write_big_thread(path: Path, steps: int, item_bytes: int) -> None:
+    """The benchmark's big-state run: one ``item_bytes`` item added per superstep, ``steps`` steps."""
+    builder = StateGraph(Big)
+    builder.add_node("grow", lambda state: {"items": ["x" * item_bytes]})
+    builder.add_edge(START, "grow")
+    builder.add_conditional_edges(
+        "grow", lambda state: "grow" if len(state["items"]) < state["limit"] else END, ["grow", END]
+    )
+    saver = SqliteSaver(path)
+    config = {"configurable": {"thread_id": "big"}, "recursion_limit": steps + 10}
+    builder.compile(checkpointer=saver).invoke({"items": [], "limit": steps}, config)
+    saver.close()
+
+
+def file_bytes(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    conn.close()
+    return path.stat().st_size
+
+
+def pairs(kind: str, payload: Payload) -> Payload:
+    if kind == "TaskCompleted":
+        return {**payload, "writes": [[w["key"], w["value"]] for w in payload["writes"]]}
+    return payload
+
+
+def no_task_id(kind: str, payload: Payload) -> Payload:
+    payload = pairs(kind, payload)
+    if kind == "TaskCompleted":
+        return {**payload, "task": {"name": payload["task"]["name"]}}
+    return payload
+
+
+def one_letter_keys(kind: str, payload: Payload) -> Payload:
+    def short(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {SHORT_KEYS.get(k, k): v if k == "writes" else short(v) for k, v in value.items()}
+        return value
+
+    result: Payload = short(no_task_id(kind, payload))
+    return result
+
+
+def copy_log(source: Path, target: Path, rewrite: Rewrite, *, thread_key: bool, snapshots: bool) -> int:
+    """Copy ``source``'s events (and snapshots) into fresh tables of the log's shape; the bytes they add."""
+    thread_column = "thread_key INTEGER" if thread_key else "thread_id TEXT"
+    name = thread_column.split()[0]
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(
+        f"CREATE TABLE events (position INTEGER PRIMARY KEY, {thread_column} NOT NULL, seq INTEGER NOT NULL, "
+        "type INTEGER NOT NULL, schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash BLOB NOT NULL, "
+        "recorded_at INTEGER NOT NULL)"
+    )
+    conn.execute(f"CREATE UNIQUE INDEX events_by_thread ON events ({name}, seq)")
+    conn.execute(
+        f"CREATE TABLE snapshots ({thread_column}, seq INTEGER, payload BLOB NOT NULL, created_at TEXT NOT NULL, "
+        f"PRIMARY KEY ({name}, seq))"
+    )
+    conn.close()
+    empty = file_bytes(target)
+    src = sqlite3.connect(source)
+    kinds = dict(src.execute("SELECT code, name FROM event_types").fetchall())
+    conn = sqlite3.connect(target, isolation_level=None)
+    insert = (
+        f"INSERT INTO events ({name}, seq, type, schema_version, payload, hash, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    for thread, seq, code, version, payload, digest, recorded in src.execute(
+        "SELECT thread_id, seq, type, schema_version, payload, hash, recorded_at FROM events ORDER BY position"
+    ):
+        text = json.dumps(rewrite(kinds[code], json.loads(payload)), separators=(",", ":"), ensure_ascii=False)
+        conn.execute(insert, (1 if thread_key else thread, seq, code, version, text, digest, recorded))
+    if snapshots:
+        for thread, seq, payload, created in src.execute("SELECT thread_id, seq, payload, created_at FROM snapshots"):
+            key = 1 if thread_key else thread
+            conn.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?)", (key, seq, payload, created))
+    conn.close()
+    src.close()
+    return file_bytes(target) - empty
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--item-bytes", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        empty = root / "empty.db"
+        SqliteSaver(empty).close()
+        written = root / "big.db"
+        write_big_thread(written, args.steps, args.item_bytes)
+        rows: list[tuple[str, float]] = [("as written", (file_bytes(written) - file_bytes(empty)) / args.steps)]
+        variants: list[tuple[str, Rewrite, bool, bool]] = [
+            ("copied unchanged", lambda kind, payload: payload, False, True),
+            ("+ writes as [key, value] pairs", pairs, False, True),
+            ("+ no task id in a task's result", no_task_id, False, True),
+            ("+ integer thread key", no_task_id, True, True),
+            ("+ one-letter payload keys", one_letter_keys, True, True),
+            ("+ no snapshots", one_letter_keys, True, False),
+        ]
+        for index, (label, rewrite, thread_key, snapshots) in enumerate(variants):
+            added = copy_log(written, root / f"v{index}.db", rewrite, thread_key=thread_key, snapshots=snapshots)
+            rows.append((label, added / args.steps))
+    target = 3 * args.item_bytes
+    print(f"file bytes per step, {args.steps} steps adding {args.item_bytes} B each (target: at most {target} B)")
+    for label, per_step in rows:
+        print(f"  {label:<36} {per_step:>7,.0f} B  {'meets' if per_step <= target else 'misses'}")
+
+
+if __name__ == "__main__":
+    main()
