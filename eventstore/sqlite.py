@@ -171,7 +171,10 @@ class SqliteEventStore:
         else:
             self.path = str(path)
             try:
-                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                # Room for the prepared reads beside an INSERT text per batch size (up to INSERT_ROWS).
+                self._conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, cached_statements=256
+                )
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot open {self.path!r}: {exc}") from None
         try:
