@@ -22,7 +22,7 @@ from engine.loop import Invocation
 from engine.planning import in_path_order, new_checkpoint_id, next_names
 from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
 from engine.snapshot_audit import SnapshotReport, verify_snapshots
-from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot
+from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot, snapshot_at
 from engine.tasks import Router
 from engine.types import Command, StateSnapshot
 from eventstore import ConcurrencyError, ThreadNotFound, decode_event, encode_event
@@ -352,15 +352,16 @@ class CompiledStateGraph:
             return
         yielded = 0
         cache = settings.saver.frames(self)
-        for view, parent in self.replayer.history(store, settings.thread_id, before_seq=before_seq, cache=cache):
-            checkpoint = view.checkpoint
-            assert checkpoint is not None
+        thread_id = settings.thread_id
+        for checkpoint, frame, pending, parent in self.replayer.history(
+            store, thread_id, before_seq=before_seq, cache=cache
+        ):
             metadata = checkpoint_metadata(checkpoint)
             if filters and any(key not in metadata or metadata[key] != value for key, value in filters.items()):
                 continue
             if parent is None and checkpoint.event.parent_seq is not None:
                 parent = self._parent(settings, checkpoint)
-            yield build_snapshot(self, view, live=False, parent=parent, metadata=metadata)
+            yield snapshot_at(self, thread_id, checkpoint, frame, pending, live=False, parent=parent, metadata=metadata)
             yielded += 1
             if limit is not None and yielded >= limit:
                 return

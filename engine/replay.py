@@ -8,6 +8,7 @@ long thread with many branches is never held in memory whole.
 from __future__ import annotations
 
 from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -51,6 +52,9 @@ HISTORY_CHUNK = 64
 Carried = tuple["CheckpointRecord", Frame, list[EventRecord]]
 """A checkpoint whose frame is known, waiting to be emitted with the chunk holding its parent."""
 
+PastCheckpoint = tuple["CheckpointRecord", Frame, "Pending", "CheckpointRecord | None"]
+"""What history gives for each checkpoint: the checkpoint, its frame, its step's results and its parent."""
+
 
 @attrs.frozen(kw_only=True)
 class CheckpointRecord:
@@ -67,36 +71,49 @@ class CheckpointRecord:
         return cls(seq=record.seq, id=decoded.id, event=decoded, recorded_at=record.recorded_at)
 
 
+_NONE: Mapping[Any, Any] = MappingProxyType({})
+"""The shared empty mapping a ``Pending`` starts with where results are rare (copied on first write)."""
+
+
 @attrs.define
 class Pending:
-    """What happened at a checkpoint after it was committed: its step's results so far."""
+    """What happened at a checkpoint after it was committed: its step's results so far.
 
-    commands: list[tuple[int, StateUpdated]] = attrs.Factory(list)
+    Every checkpoint read gets one, and most hold one finished task and nothing
+    else: failures, interrupts, answers and commands start as shared empty values
+    and are copied when one is added, so the common case allocates one dict.
+    """
+
     completed: dict[str, tuple[int, TaskCompleted]] = attrs.Factory(dict)
-    failed: dict[str, TaskFailed] = attrs.Factory(dict)
-    interrupts: dict[str, dict[int, InterruptRaised]] = attrs.Factory(dict)
-    answers: dict[str, dict[int, ResumeAnswer]] = attrs.Factory(dict)
+    commands: tuple[tuple[int, StateUpdated], ...] = ()
+    failed: Mapping[str, TaskFailed] = _NONE
+    interrupts: Mapping[str, Mapping[int, InterruptRaised]] = _NONE
+    answers: Mapping[str, Mapping[int, ResumeAnswer]] = _NONE
     paused: RunPaused | None = None
 
     def add(self, seq: int, event: Any) -> None:
         if isinstance(event, TaskCompleted):
             self.completed[event.task.id] = (seq, event)
-            self.failed.pop(event.task.id, None)
+            if event.task.id in self.failed:
+                self.failed = {key: failed for key, failed in self.failed.items() if key != event.task.id}
         elif isinstance(event, TaskFailed):
-            self.failed[event.task.id] = event
+            self.failed = {**self.failed, event.task.id: event}
         elif isinstance(event, InterruptRaised):
-            self.interrupts.setdefault(event.task.id, {})[event.index] = event
+            raised = {**self.interrupts.get(event.task.id, _NONE), event.index: event}
+            self.interrupts = {**self.interrupts, event.task.id: raised}
         elif isinstance(event, ResumeRecorded):
+            answers = dict(self.answers)
             for answer in event.answers:
-                self.answers.setdefault(answer.task_id, {})[answer.index] = answer
+                answers[answer.task_id] = {**answers.get(answer.task_id, _NONE), answer.index: answer}
+            self.answers = answers
         elif isinstance(event, StateUpdated) and event.kind == "command":
-            self.commands.append((seq, event))
+            self.commands = (*self.commands, (seq, event))
         elif isinstance(event, RunPaused):
             self.paused = event
 
     def resume_values(self, task_id: str) -> list[Any]:
         """The answers recorded for a task, in interrupt order (stopping at the first gap)."""
-        answers = self.answers.get(task_id, {})
+        answers = self.answers.get(task_id, _NONE)
         values: list[Any] = []
         while len(values) in answers:
             values.append(answers[len(values)].value)
@@ -106,7 +123,7 @@ class Pending:
         """The task's interrupt that is waiting for an answer, if any."""
         if task_id in self.completed:
             return None
-        return self.interrupts.get(task_id, {}).get(len(self.resume_values(task_id)))
+        return self.interrupts.get(task_id, _NONE).get(len(self.resume_values(task_id)))
 
     def latest_interrupt(self, task_id: str) -> InterruptRaised | None:
         raised = self.interrupts.get(task_id)
@@ -407,8 +424,8 @@ class Replayer:
 
     def history(
         self, store: EventStore, thread_id: str, *, before_seq: int | None, cache: FrameCache
-    ) -> Iterator[tuple[ThreadView, CheckpointRecord | None]]:
-        """Every checkpoint (before ``before_seq``) newest first, with its step's results and its parent.
+    ) -> Iterator[PastCheckpoint]:
+        """Every checkpoint (before ``before_seq``) newest first, with its frame, its step's results and its parent.
 
         One newest-first scan of the thread, cut into chunks that end at a checkpoint
         whose frame is known without reading further (a snapshot, a cached frame, the
@@ -469,7 +486,7 @@ class Replayer:
         carried: Carried | None,
         boundary: tuple[CheckpointRecord, Frame] | None,
         cache: FrameCache,
-    ) -> Generator[tuple[ThreadView, CheckpointRecord | None], None, Carried | None]:
+    ) -> Generator[PastCheckpoint, None, Carried | None]:
         """Emit the carried checkpoint and the chunk's checkpoints newest first; carry ``boundary`` on.
 
         ``chunk`` holds the events scanned after ``carried`` (newest first) and newer
@@ -497,25 +514,13 @@ class Replayer:
             frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache)
         if carried is not None:
             checkpoint, frame, after = carried
-            yield self._view_of(thread_id, checkpoint, frame, after, writes), by_seq.get(_parent(checkpoint))
+            yield checkpoint, frame, _results_named(checkpoint, after, writes), by_seq.get(_parent(checkpoint))
         for checkpoint, after in checkpoints:
             frame = frames.get(checkpoint.seq) or self.frame_at(store, thread_id, checkpoint, cache, writes)
-            yield self._view_of(thread_id, checkpoint, frame, after, writes), by_seq.get(_parent(checkpoint))
+            yield checkpoint, frame, _results_named(checkpoint, after, writes), by_seq.get(_parent(checkpoint))
         if boundary is None:
             return None
         return (boundary[0], boundary[1], results)
-
-    @staticmethod
-    def _view_of(
-        thread_id: str, checkpoint: CheckpointRecord, frame: Frame, after: list[EventRecord], writes: Mapping[int, Any]
-    ) -> ThreadView:
-        """A past checkpoint's view from its frame and the events after it (newest first)."""
-        pending = Pending()
-        for record in reversed(after):
-            event = writes.get(record.seq) or decode_event(record)
-            if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
-                pending.add(record.seq, event)
-        return ThreadView(thread_id=thread_id, last_seq=0, checkpoint=checkpoint, frame=frame, pending=pending)
 
     def _path_to(
         self,
@@ -585,6 +590,16 @@ def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointComm
             f"checkpoint {checkpoint.id} applies event {seq}, which is not a write event of this thread"
         )
     return event
+
+
+def _results_named(checkpoint: CheckpointRecord, after: list[EventRecord], writes: Mapping[int, Any]) -> Pending:
+    """A past checkpoint's results: the events after it (newest first) that name it, oldest first."""
+    pending = Pending()
+    for record in reversed(after):
+        event = writes.get(record.seq) or decode_event(record)
+        if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
+            pending.add(record.seq, event)
+    return pending
 
 
 def _parent(checkpoint: CheckpointRecord) -> int:

@@ -46,16 +46,30 @@ def build_snapshot(
     *,
     live: bool,
     parent: CheckpointRecord | None,
-    metadata: dict[str, Any] | None = None,
 ) -> StateSnapshot:
-    """The snapshot of ``view.checkpoint``: live (pending results applied) or as recorded.
-
-    ``metadata`` is ``checkpoint_metadata(view.checkpoint)`` if the caller made it already.
-    """
+    """The snapshot of ``view.checkpoint``: live (pending results applied) or as recorded."""
     checkpoint = view.checkpoint
     assert checkpoint is not None
     frame = graph.replayer.effective(view) if live else view.frame
-    pending = view.pending
+    return snapshot_at(graph, view.thread_id, checkpoint, frame, view.pending, live=live, parent=parent)
+
+
+def snapshot_at(
+    graph: CompiledStateGraph,
+    thread_id: str,
+    checkpoint: CheckpointRecord,
+    frame: Frame,
+    pending: Pending,
+    *,
+    live: bool,
+    parent: CheckpointRecord | None,
+    metadata: dict[str, Any] | None = None,
+) -> StateSnapshot:
+    """``build_snapshot`` from its parts (history has no view to make for each checkpoint).
+
+    ``frame`` is what the checkpoint's tasks see (``Replayer.effective`` when live);
+    ``metadata`` is ``checkpoint_metadata(checkpoint)`` if the caller made it already.
+    """
     tasks: list[PregelTask] = []
     next_names: list[str] = []
     interrupts: list[Interrupt] = []
@@ -87,10 +101,10 @@ def build_snapshot(
     return StateSnapshot(  # positional, in field order: a third quicker than by keyword, once per checkpoint
         graph.output(values),
         tuple(next_names),
-        checkpoint_config(view.thread_id, checkpoint.id),
+        checkpoint_config(thread_id, checkpoint.id),
         metadata if metadata is not None else checkpoint_metadata(checkpoint),
         checkpoint.recorded_at,
-        checkpoint_config(view.thread_id, parent.id) if parent is not None else None,
+        checkpoint_config(thread_id, parent.id) if parent is not None else None,
         tuple(tasks),
         tuple(interrupts),
     )
