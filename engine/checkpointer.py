@@ -50,7 +50,7 @@ class FrameCache:
             records = self._records
             for checkpoint in checkpoints:
                 records[(thread_id, checkpoint.seq)] = checkpoint
-                while len(records) > self.capacity:
+                if len(records) > self.capacity:  # one entry at a time: a re-remembered one keeps its place
                     records.popitem(last=False)
 
     def record(self, thread_id: str, seq: int) -> CheckpointRecord | None:
@@ -58,6 +58,8 @@ class FrameCache:
             return self._records.get((thread_id, seq))
 
     def get(self, key: tuple[str, int]) -> Frame | None:
+        if key not in self._items:  # a miss takes no lock (a dict lookup is atomic); most reads of a long history miss
+            return None
         with self._lock:
             frame = self._items.get(key)
             if frame is not None:
@@ -77,10 +79,11 @@ class FrameCache:
             items = self._items
             for seq, frame in frames:
                 key = (thread_id, seq)
+                if key in items:
+                    items.move_to_end(key)
                 items[key] = frame
-                items.move_to_end(key)
-                while len(items) > self.capacity:
-                    items.popitem(last=False)
+            for _ in range(len(items) - self.capacity):  # the batch is the most recent: trim once after it
+                items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:

@@ -29,30 +29,37 @@ def insert_sql(count: int) -> str:
     return sql
 
 
-_ROW_TYPES: tuple[type, ...] = (str, int, int, int, int, str, bytes, int)
-"""The Python types of a row of ``EVENT_COLUMNS`` as ledgergraph writes it."""
 _COLUMN_TYPES: tuple[type | tuple[type, ...], ...] = (str, int, int, int, int, (str, bytes), bytes, int)
 """What a row may hold and still be read (a payload stored as a blob is read as its bytes)."""
 _COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
 
 
 def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
-    """One row as a record; a row of the types ledgergraph writes passes one tuple comparison.
+    """One row as a record; a row of the types ledgergraph writes passes a few identity checks.
 
     ``type_names`` must know the row's type code (see ``SqliteEventStore._records``).
     """
-    if tuple(map(type, row)) != _ROW_TYPES:
+    thread_id, seq, position, code, version, payload, digest, at = row
+    if (
+        type(payload) is not str
+        or type(digest) is not bytes
+        or type(seq) is not int
+        or type(at) is not int
+        or type(thread_id) is not str
+        or type(position) is not int
+        or type(code) is not int
+        or type(version) is not int
+    ):
         _check_row(row)
-    payload = row[5]
     return EventRecord(
-        thread_id=row[0],
-        seq=row[1],
-        position=row[2],
-        type=type_names[row[3]],
-        schema_version=row[4],
+        thread_id=thread_id,
+        seq=seq,
+        position=position,
+        type=type_names[code],
+        schema_version=version,
         payload=payload.encode("utf-8", "surrogatepass") if type(payload) is str else bytes(payload),
-        hash=row[6].hex(),
-        recorded_at_us=row[7],
+        hash=digest.hex(),
+        recorded_at_us=at,
     )
 
 
