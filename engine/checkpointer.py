@@ -138,6 +138,8 @@ class SqliteSaver:
         self.snapshot_weight = float(snapshot_weight)
         self.integrity = integrity
         self._unsnapshotted: dict[str, int] = {}
+        self._outweighed: dict[str, int] = {}
+        """Per thread, the plain size of the last frame encoded for a snapshot and not kept (it weighed too much)."""
         self._verified: dict[str, int] = {}
         self._verified_lock = threading.Lock()
         if isinstance(conn, (str, Path, sqlite3.Connection)):
@@ -207,6 +209,8 @@ class SqliteSaver:
         with self._verified_lock:
             before = 0 if snapshotted else self._unsnapshotted.get(thread_id, 0)
             self._unsnapshotted[thread_id] = before + payload_bytes * (not snapshotted)
+            if snapshotted:
+                self._outweighed.pop(thread_id, None)
 
     def snapshot_for(
         self, thread_id: str, step: int, encode: Callable[[], tuple[bytes, int]], *, head: bool, pending_bytes: int
@@ -216,17 +220,30 @@ class SqliteSaver:
         Due every ``snapshot_every`` steps, and at the checkpoint a call ends on (the
         head the next call starts from). Worth it when it weighs at most
         ``snapshot_weight`` times the event bytes written since the last one.
+
+        Encoding a large state costs as much as the state, so a frame that was
+        encoded and found too heavy is not encoded again until the event bytes
+        since the last snapshot could outweigh it: a growing state is encoded about
+        once per snapshot kept, not at every due step, which kept the write path of
+        a long thread with a large state quadratic. (A state that shrank meanwhile
+        gets its snapshot a little later: only speed, never a result, depends on it.)
         """
         if step <= 0 or not (head or step % self.snapshot_every == 0):
             return None
+        with self._verified_lock:
+            since = self._unsnapshotted.get(thread_id, 0) + pending_bytes
+            if self._outweighed.get(thread_id, 0) > self.snapshot_weight * since:
+                return None
         try:
             payload, size = encode()
         except EventStoreError:
             return None  # a reducer produced a value the log cannot hold: fold instead
-        with self._verified_lock:
-            since = self._unsnapshotted.get(thread_id, 0) + pending_bytes
         # Judged by the state's plain size, so compression saves bytes without making snapshots more frequent.
-        return payload if size <= self.snapshot_weight * since else None
+        if size <= self.snapshot_weight * since:
+            return payload
+        with self._verified_lock:
+            self._outweighed[thread_id] = size
+        return None
 
     def frames(self, owner: object) -> FrameCache:
         """The frame cache of one graph (frames depend on its reducers)."""

@@ -12,6 +12,8 @@ import pytest
 from typing_extensions import TypedDict
 
 from engine import END, START, SqliteSaver, StateGraph
+from engine import loop as loop_module
+from engine.planning import Frame
 
 
 class Loop(TypedDict):
@@ -68,10 +70,10 @@ class Growing(TypedDict):
     limit: int
 
 
-def growing(saver: SqliteSaver) -> Any:
-    """A list that grows by one 64-character item per step: a state that soon outweighs one step's events."""
+def growing(saver: SqliteSaver, width: int = 64) -> Any:
+    """A list that grows by one ``width``-character item per step: a state that soon outweighs one step's events."""
     builder = StateGraph(Growing)
-    builder.add_node("grow", lambda s: {"items": [f"{len(s['items']):064x}"]})
+    builder.add_node("grow", lambda s: {"items": [f"{len(s['items']):0{width}x}"]})
     builder.add_edge(START, "grow")
     builder.add_conditional_edges("grow", lambda s: "grow" if len(s["items"]) < s["limit"] else END)
     return builder.compile(checkpointer=saver)
@@ -98,3 +100,85 @@ def test_a_lower_snapshot_weight_keeps_fewer_snapshots_of_a_growing_state_and_th
 def test_snapshot_weight_must_be_a_number_above_zero(tmp_path: Path, weight: Any) -> None:
     with pytest.raises(ValueError, match="snapshot_weight must be a number above 0"):
         SqliteSaver(tmp_path / "s.db", snapshot_weight=weight)
+
+
+def counting_encodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The step of every frame encoded for a snapshot from now on (the real encoding still runs)."""
+    steps: list[int] = []
+    real = loop_module.encode_frame
+
+    def counted(frame: Frame, graph_fingerprint: str) -> tuple[bytes, int]:
+        steps.append(frame.step)
+        return real(frame, graph_fingerprint)
+
+    monkeypatch.setattr(loop_module, "encode_frame", counted)
+    return steps
+
+
+def test_a_growing_state_is_encoded_about_once_per_snapshot_kept_not_at_every_due_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = counting_encodes(monkeypatch)
+    saver = SqliteSaver(tmp_path / "log.db", snapshot_every=5)
+    graph = growing(saver, width=200)
+
+    graph.invoke({"items": [], "limit": 1000}, CONFIG)
+
+    kept = len(saver.store.snapshot_seqs("loop"))
+    due = 1000 // 5
+    assert kept >= 5
+    # Encoding the whole state at every due step made the write path of a long thread with a large state quadratic.
+    assert len(encoded) <= 3 * kept < due / 2
+    assert graph.verify_snapshots().ok
+
+
+class _Forgets(dict[str, int]):
+    """A dict that keeps nothing: a saver given it as its memory of too-heavy frames encodes every due step."""
+
+    def __setitem__(self, key: str, value: int) -> None:
+        pass
+
+
+def test_skipping_the_encoding_of_a_growing_state_keeps_the_same_snapshots_as_encoding_every_due_step(
+    tmp_path: Path,
+) -> None:
+    saver = SqliteSaver(tmp_path / "skip.db", snapshot_every=5)
+    growing(saver).invoke({"items": [], "limit": 300}, CONFIG)
+    every = SqliteSaver(tmp_path / "every.db", snapshot_every=5)
+    every._outweighed = _Forgets()
+    growing(every).invoke({"items": [], "limit": 300}, CONFIG)
+
+    assert every.store.snapshot_seqs("loop") == saver.store.snapshot_seqs("loop")
+    assert len(saver.store.snapshot_seqs("loop")) >= 3
+
+
+class Shrinking(TypedDict):
+    blob: str
+    i: int
+
+
+def shrink_once(state: Shrinking) -> dict[str, Any]:
+    """A 20 kB blob written once, replaced by a short text at step 40; every other step only counts."""
+    update: dict[str, Any] = {"i": state["i"] + 1}
+    if state["i"] in (0, 40):
+        update["blob"] = "x" * 20_000 if state["i"] == 0 else "small"
+    return update
+
+
+def test_a_state_that_shrinks_after_a_heavy_frame_still_gets_snapshots(tmp_path: Path) -> None:
+    """The skip assumes a state rarely shrinks; when it does, its snapshots come some steps later, not never."""
+    builder = StateGraph(Shrinking)
+    builder.add_node("step", shrink_once)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: "step" if s["i"] < 200 else END)
+    saver = SqliteSaver(tmp_path / "log.db", snapshot_every=5)
+    graph = builder.compile(checkpointer=saver)
+
+    graph.invoke({"blob": "", "i": 0}, CONFIG)
+
+    seqs = saver.store.snapshot_seqs("loop")
+    heavy = [seq for seq in seqs if seq < 2 * 40]
+    light = [seq for seq in seqs if seq > 2 * 40]
+    assert len(heavy) <= 2  # the blob outweighs the few bytes each counting step writes
+    assert len(light) >= 10
+    assert graph.verify_snapshots().ok
