@@ -49,6 +49,9 @@ FOLD_WINDOW = 256
 HISTORY_CHUNK = 64
 """History folds at most this many checkpoints at once when no snapshot or cached frame bounds them."""
 
+HISTORY_WAYPOINTS = 64
+"""The most frames one history walk keeps as places to start its later folds when snapshots are few."""
+
 Carried = tuple["CheckpointRecord", Frame, list[EventRecord]]
 """A checkpoint whose frame is known, waiting to be emitted with the chunk holding its parent."""
 
@@ -378,6 +381,7 @@ class Replayer:
         target: CheckpointRecord,
         cache: FrameCache | None = None,
         decoded: dict[int, Any] | None = None,
+        waypoints: dict[int, Frame] | None = None,
     ) -> Frame:
         """Fold the path to ``target`` from its nearest cached or snapshotted ancestor (or the start).
 
@@ -385,18 +389,22 @@ class Replayer:
         this fold decodes, so a caller walking the same stretch decodes each once.
         A path longer than ``FOLD_WINDOW`` checkpoints (a long thread whose snapshots
         were deleted) is folded a window at a time, oldest first, so no more than a
-        window of checkpoints and their events is held at once.
+        window of checkpoints and their events is held at once. ``waypoints`` (seq
+        to frame) are frames a caller keeps between folds: they are started from like
+        cached ones, and each window's last frame is added (see ``_keep_waypoint``).
         """
         cache = cache if cache is not None else FrameCache()
-        path, frame = self._path_to(store, thread_id, target, cache, FOLD_WINDOW)
+        path, frame = self._path_to(store, thread_id, target, cache, FOLD_WINDOW, waypoints=waypoints)
         if frame is not None:
             return self._fold_path(store, thread_id, path, frame, cache, decoded if decoded is not None else {})
         ends = [target]
         while frame is None:
             ends.append(path[0])
-            path, frame = self._path_to(store, thread_id, path[0], cache, FOLD_WINDOW)
+            path, frame = self._path_to(store, thread_id, path[0], cache, FOLD_WINDOW, waypoints=waypoints)
         frame = self._fold_path(store, thread_id, path, frame, cache, {})
         for done, end in zip(ends[:0:-1], ends[-2::-1], strict=True):
+            if waypoints is not None:
+                _keep_waypoint(waypoints, done.seq, frame)
             path, _ = self._path_to(store, thread_id, end, cache, FOLD_WINDOW, base=(done.seq, frame))
             frame = self._fold_path(store, thread_id, path, frame, cache, {})
         return frame
@@ -441,6 +449,9 @@ class Replayer:
         snapshots = set(store.snapshot_seqs(thread_id)) if cache.use_snapshots else set()
         chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
         carried: Carried | None = None
+        # Where snapshots are few, each chunk's fold by path would start from the thread's first
+        # event: frames kept along the first such fold let later ones start nearby instead.
+        waypoints: dict[int, Frame] = {}
         waiting = 0
         least = 0  # checkpoints a chunk holds before a snapshot may end it: none for the first (quick to start)
         for record in store.read_backward(thread_id, before_seq=before_seq):
@@ -454,7 +465,9 @@ class Replayer:
                 waiting += 1
                 continue
             if frame is None:
-                frame = self.frame_at(store, thread_id, checkpoint, cache)
+                frame = self.frame_at(store, thread_id, checkpoint, cache, waypoints=waypoints)
+            for passed in [seq for seq in waypoints if seq >= checkpoint.seq]:
+                del waypoints[passed]  # the walk goes on below this checkpoint: frames above it serve no fold
             carried = yield from self._emit_chunk(store, thread_id, chunk, carried, (checkpoint, frame), cache)
             chunk, waiting, least = [], 0, min(HISTORY_CHUNK // 2, max(8, 2 * least))
         yield from self._emit_chunk(store, thread_id, chunk, carried, None, cache)
@@ -530,12 +543,14 @@ class Replayer:
         cache: FrameCache,
         limit: int,
         base: tuple[int, Frame] | None = None,
+        waypoints: Mapping[int, Frame] | None = None,
     ) -> tuple[list[CheckpointRecord], Frame | None]:
         """The checkpoints after the nearest known frame up to ``target``, oldest first, and that frame.
 
-        ``base`` (seq, frame) is a frame the caller already holds. After ``limit``
-        (at least 2) checkpoints without a known frame, the frame is ``None``: the
-        path so far starts at a checkpoint whose own frame is still to be found.
+        ``base`` (seq, frame) is a frame the caller already holds, ``waypoints`` more
+        of them. After ``limit`` (at least 2) checkpoints without a known frame, the
+        frame is ``None``: the path so far starts at a checkpoint whose own frame is
+        still to be found.
         """
         limit = max(2, limit)
         path: list[CheckpointRecord] = []
@@ -548,6 +563,8 @@ class Replayer:
             if base is not None and base[0] == seq:
                 return path[::-1], base[1]
             cached = cache.get((thread_id, seq))
+            if cached is None and waypoints:
+                cached = waypoints.get(seq)
             if cached is not None:
                 return path[::-1], cached
             if not looked or (snapshot is not None and snapshot.seq > seq):
@@ -569,6 +586,18 @@ class Replayer:
             if ancestors is None:
                 ancestors = store.read_backward(thread_id, before_seq=wanted + 1, types=[CHECKPOINT])
             checkpoint = _next_at(ancestors, wanted, thread_id)
+
+
+def _keep_waypoint(waypoints: dict[int, Frame], seq: int, frame: Frame) -> None:
+    """Keep ``frame`` as a waypoint; past ``HISTORY_WAYPOINTS`` of them, every other one goes.
+
+    Thinning keeps them spread over the thread, so a fold started from the nearest
+    one stays short while memory holds a bounded number of frames.
+    """
+    waypoints[seq] = frame
+    if len(waypoints) > HISTORY_WAYPOINTS:
+        for dropped in sorted(waypoints)[::2]:
+            del waypoints[dropped]
 
 
 def _next_at(records: Iterator[EventRecord], seq: int, thread_id: str) -> CheckpointRecord:
