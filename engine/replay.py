@@ -309,11 +309,14 @@ class Replayer:
         checkpoints: Iterable[CheckpointRecord],
         writes: Mapping[int, Any],
         cache: FrameCache,
+        *,
+        keep: bool = True,
     ) -> dict[int, Frame]:
         """Fold checkpoints (oldest first) whose parents are ``base`` or fold within the span.
 
         A checkpoint whose parent lies outside the span (a branch from further back)
-        is left out; the caller folds it by its path.
+        is left out; the caller folds it by its path. With ``keep`` the frames go
+        into ``cache``.
         """
         frames = {base[0]: base[1]}
         folded: list[tuple[int, Frame]] = []
@@ -325,7 +328,8 @@ class Replayer:
             frame = self.advance(parent, checkpoint.event, writes)
             frames[checkpoint.seq] = frame
             folded.append((checkpoint.seq, frame))
-        cache.put_all(thread_id, folded)
+        if keep:
+            cache.put_all(thread_id, folded)
         return frames
 
     def empty_view(self, thread_id: str) -> ThreadView:
@@ -445,6 +449,10 @@ class Replayer:
         every event is read and decoded once. A chunk's oldest checkpoint is emitted
         with the next chunk, where its parent is met. A parent the scan never met
         (``None``) is left to the caller to read.
+
+        Chunks are cached until the walk has passed as many checkpoints as the cache
+        holds: caching more of a long walk would only push out what it cached before,
+        at a cost on every checkpoint.
         """
         snapshots = set(store.snapshot_seqs(thread_id)) if cache.use_snapshots else set()
         chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
@@ -452,6 +460,7 @@ class Replayer:
         # Where snapshots are few, each chunk's fold by path would start from the thread's first
         # event: frames kept along the first such fold let later ones start nearby instead.
         waypoints: dict[int, Frame] = {}
+        emitted = 0  # checkpoints of the chunks emitted so far
         waiting = 0
         least = 0  # checkpoints a chunk holds before a snapshot may end it: none for the first (quick to start)
         for record in store.read_backward(thread_id, before_seq=before_seq):
@@ -468,9 +477,13 @@ class Replayer:
                 frame = self.frame_at(store, thread_id, checkpoint, cache, waypoints=waypoints)
             for passed in [seq for seq in waypoints if seq >= checkpoint.seq]:
                 del waypoints[passed]  # the walk goes on below this checkpoint: frames above it serve no fold
-            carried = yield from self._emit_chunk(store, thread_id, chunk, carried, (checkpoint, frame), cache)
+            boundary = (checkpoint, frame)
+            carried = yield from self._emit_chunk(
+                store, thread_id, chunk, carried, boundary, cache, keep=emitted < cache.capacity
+            )
+            emitted += waiting
             chunk, waiting, least = [], 0, min(HISTORY_CHUNK // 2, max(8, 2 * least))
-        yield from self._emit_chunk(store, thread_id, chunk, carried, None, cache)
+        yield from self._emit_chunk(store, thread_id, chunk, carried, None, cache, keep=emitted < cache.capacity)
 
     def _known_frame(
         self,
@@ -499,12 +512,15 @@ class Replayer:
         carried: Carried | None,
         boundary: tuple[CheckpointRecord, Frame] | None,
         cache: FrameCache,
+        *,
+        keep: bool,
     ) -> Generator[PastCheckpoint, None, Carried | None]:
         """Emit the carried checkpoint and the chunk's checkpoints newest first; carry ``boundary`` on.
 
         ``chunk`` holds the events scanned after ``carried`` (newest first) and newer
         than ``boundary``, whose frame the chunk folds forward from. Returns the
-        boundary with its results, to be emitted with the next chunk.
+        boundary with its results, to be emitted with the next chunk. With ``keep``
+        the chunk's checkpoints and frames go into ``cache``.
         """
         writes: dict[int, Any] = {}
         checkpoints: list[tuple[CheckpointRecord, list[EventRecord]]] = []  # newest first, with results
@@ -520,11 +536,12 @@ class Replayer:
         by_seq = {checkpoint.seq: checkpoint for checkpoint, _ in checkpoints}
         if boundary is not None:
             by_seq[boundary[0].seq] = boundary[0]
-        cache.remember_all(thread_id, by_seq.values())  # newest first, as the scan met them
+        if keep:
+            cache.remember_all(thread_id, by_seq.values())  # newest first, as the scan met them
         frames: dict[int, Frame] = {}
         if boundary is not None:
             ascending = [checkpoint for checkpoint, _ in reversed(checkpoints)]
-            frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache)
+            frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache, keep=keep)
         if carried is not None:
             checkpoint, frame, after = carried
             yield checkpoint, frame, _results_named(checkpoint, after, writes), by_seq.get(_parent(checkpoint))
