@@ -75,8 +75,12 @@ class EventStore(Protocol):
         """The newest snapshot at or before ``at_most`` on the thread's lineage, if any."""
         ...
 
-    def snapshot_seqs(self, thread_id: str) -> list[int]:
-        """Where the thread's lineage has snapshots, newest first (so a reader can plan its folds)."""
+    def snapshot_seqs(self, thread_id: str, *, at_most: int | None = None, limit: int | None = None) -> list[int]:
+        """Where the thread's lineage has snapshots, newest first (so a reader can plan its folds).
+
+        Only those at or below ``at_most``, and at most ``limit`` of them, if given:
+        a reader walking down a long thread reads them a page at a time.
+        """
         ...
 
     def delete_snapshots(self, thread_id: str | None = None) -> int:

@@ -39,14 +39,14 @@ _LATEST_SNAPSHOT = (
     "SELECT thread_id, seq, payload, created_at FROM snapshots "
     "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1"
 )
-_SNAPSHOT_SEQS = "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC"
+_SNAPSHOT_SEQS = "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
 _THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?"
 _HEAD_SEQ = "SELECT max(seq) FROM events WHERE thread_id = ?"
 _PREPARED_READS = (
     (_THREAD_RANGE + _BACKWARD_ORDER, ("", 1, 0, 1)),
     (_THREAD_RANGE + _FORWARD_ORDER, ("", 1, 0, 1)),
     (_LATEST_SNAPSHOT, ("", 1, 0)),
-    (_SNAPSHOT_SEQS, ("", 1, 0)),
+    (_SNAPSHOT_SEQS, ("", 1, 0, 1)),
     (_THREAD_ROW, ("",)),
     (_HEAD_SEQ, ("",)),
 )
@@ -621,11 +621,15 @@ class SqliteEventStore:
                     return found
         return None
 
-    def snapshot_seqs(self, thread_id: str) -> list[int]:
+    def snapshot_seqs(self, thread_id: str, *, at_most: int | None = None, limit: int | None = None) -> list[int]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be at least 0, not {limit}")
         found: list[int] = []
         for seg_thread, lo, hi in reversed(self._segments(thread_id)):
-            rows = self._query(_SNAPSHOT_SEQS, (seg_thread, lo, hi))
-            found.extend(seq for (seq,) in rows)
+            hi = hi if at_most is None else min(hi, at_most)
+            remaining = -1 if limit is None else limit - len(found)  # SQLite reads a negative LIMIT as none
+            if hi >= lo and remaining != 0:
+                found.extend(seq for (seq,) in self._query(_SNAPSHOT_SEQS, (seg_thread, lo, hi, remaining)))
         return found
 
     def _snapshot_in(self, thread_id: str, lo: int, hi: int) -> SnapshotRecord | None:

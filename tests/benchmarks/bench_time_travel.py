@@ -19,16 +19,25 @@ the table gives the median and the best of ``--reps`` repetitions:
 
 Fork and the limit=10 listing must not grow with the thread: the closing lines
 print their ratio between the longest and the shortest thread.
+
+A second table reads a copy of each thread with every snapshot deleted, the worst
+case (each read folds from the first event): the time and the peak Python memory
+(``tracemalloc``, which slows the read it traces; SQLite's page cache is not
+counted) of ``get_state`` at the head and of streaming the whole history, each
+snapshot dropped before the next. Neither peak may grow with the thread: a read
+never holds all of a thread's events at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -123,6 +132,32 @@ def full_history(path: Path, rounds: int, cap: int | None) -> tuple[float, int]:
     return took / max(count, 1), count
 
 
+def without_snapshots(path: Path, rounds: int) -> dict[str, float]:
+    """Seconds and peak traced bytes of a head read and a streamed history, on a copy with no snapshots."""
+    bare = path.with_name(f"{path.stem}-no-snapshots.sqlite")
+    shutil.copyfile(path, bare)
+    saver = SqliteSaver(bare)
+    saver.store.delete_snapshots()
+    saver.close()
+    head = {"configurable": {"thread_id": THREAD}}
+    figures: dict[str, float] = {}
+    for name, read in (
+        ("head", lambda g: g.get_state(head)),
+        ("history", lambda g: sum(1 for _ in g.get_state_history(head))),
+    ):
+        graph = loop_graph(SqliteSaver(bare), rounds)
+        started = time.perf_counter()
+        read(graph)
+        figures[f"{name} s"] = time.perf_counter() - started
+        graph = loop_graph(SqliteSaver(bare), rounds)
+        tracemalloc.start()
+        read(graph)
+        figures[f"{name} peak"] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    bare.unlink()
+    return figures
+
+
 def measure(path: Path, events: int, reps: int, cap: int | None) -> dict[str, Any]:
     count, build_seconds = build(path, events)
     rounds = rounds_for(events)
@@ -138,11 +173,21 @@ def measure(path: Path, events: int, reps: int, cap: int | None) -> dict[str, An
         "history limit=10": timed(path, rounds, reps, lambda g: list(g.get_state_history(head, limit=10))),
         "full history / ckpt": per_checkpoint,
         "checkpoints walked": walked,
+        "no snapshots": without_snapshots(path, rounds),
     }
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
+
+
+def print_grid(columns: list[str], cells: list[list[str]], footer: str) -> None:
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+    print(footer)
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -157,12 +202,23 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         ]
         for row in rows
     ]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for r in cells:
-        print("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
-    print("timings: median (best) of the repetitions, each on a freshly opened database")
+    print_grid(columns, cells, "timings: median (best) of the repetitions, each on a freshly opened database")
+    print()
+    bare = [row["no snapshots"] for row in rows]
+    print_grid(
+        ["events", "get_state head ms", "peak KiB", "full history streamed s", "peak KiB"],
+        [
+            [
+                f"{row['events']:,}",
+                ms(figures["head s"]),
+                f"{figures['head peak'] / 1024:,.0f}",
+                f"{figures['history s']:.2f}",
+                f"{figures['history peak'] / 1024:,.0f}",
+            ]
+            for row, figures in zip(rows, bare, strict=True)
+        ],
+        "with every snapshot deleted: one read each (timed untraced, then traced for its peak Python memory)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -541,6 +541,22 @@ class EventStoreContract(abc.ABC):
         store.delete_snapshots("a")
         assert store.snapshot_seqs("b") == [5]
 
+    def test_snapshot_seqs_below_a_seq_come_a_page_at_a_time_across_a_lineage(self, store: EventStore) -> None:
+        store.append("a", events(6), expected_seq=0)
+        for seq in (1, 2, 4, 5):
+            store.write_snapshot("a", seq, b"{}")
+        store.fork("a", 4, "b")
+        store.append("b", events(4), expected_seq=4)
+        for seq in (6, 8):
+            store.write_snapshot("b", seq, b"{}")
+        assert store.snapshot_seqs("b") == [8, 6, 4, 2, 1]
+        assert store.snapshot_seqs("b", limit=3) == [8, 6, 4]
+        assert store.snapshot_seqs("b", at_most=7) == [6, 4, 2, 1]
+        assert store.snapshot_seqs("b", at_most=5, limit=2) == [4, 2]  # a's 5 is past b's fork point
+        assert store.snapshot_seqs("b", at_most=7, limit=1) == [6]
+        assert store.snapshot_seqs("b", at_most=0) == []
+        assert store.snapshot_seqs("b", limit=0) == []
+
     def test_snapshot_seqs_of_an_unknown_thread_is_thread_not_found(self, store: EventStore) -> None:
         with pytest.raises(ThreadNotFound):
             store.snapshot_seqs("ghost")
