@@ -544,10 +544,10 @@ class Replayer:
             frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache, keep=keep)
         if carried is not None:
             checkpoint, frame, after = carried
-            yield checkpoint, frame, _results_named(checkpoint, after, writes), by_seq.get(_parent(checkpoint))
+            yield checkpoint, frame, _results_of(checkpoint, reversed(after), writes), by_seq.get(_parent(checkpoint))
         for checkpoint, after in checkpoints:
             frame = frames.get(checkpoint.seq) or self.frame_at(store, thread_id, checkpoint, cache, writes)
-            yield checkpoint, frame, _results_named(checkpoint, after, writes), by_seq.get(_parent(checkpoint))
+            yield checkpoint, frame, _results_of(checkpoint, reversed(after), writes), by_seq.get(_parent(checkpoint))
         if boundary is None:
             return None
         return (boundary[0], boundary[1], results)
@@ -668,16 +668,6 @@ def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointComm
     return event
 
 
-def _results_named(checkpoint: CheckpointRecord, after: list[EventRecord], writes: Mapping[int, Any]) -> Pending:
-    """A past checkpoint's results: the events after it (newest first) that name it, oldest first."""
-    pending = Pending()
-    for record in reversed(after):
-        event = writes.get(record.seq) or decode_event(record)
-        if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
-            pending.add(record.seq, event)
-    return pending
-
-
 def _parent(checkpoint: CheckpointRecord) -> int:
     parent_seq = checkpoint.event.parent_seq
     return -1 if parent_seq is None else parent_seq
@@ -693,13 +683,18 @@ def _range_then_rest(store: EventStore, thread_id: str, start: int, stop: int) -
         yield from store.read(thread_id, from_seq=stop + 1)
 
 
-def _results_of(checkpoint: CheckpointRecord, after: Iterator[EventRecord]) -> Pending:
-    """What a checkpoint's step recorded: the events after it, up to the next checkpoint, that name it."""
+def _results_of(
+    checkpoint: CheckpointRecord, after: Iterable[EventRecord], decoded: Mapping[int, Any] = _NONE
+) -> Pending:
+    """What a checkpoint's step recorded: the events after it, up to the next checkpoint, that name it.
+
+    ``decoded`` (seq to event) lends events a caller decoded already.
+    """
     pending = Pending()
     for record in after:
         if record.type == CHECKPOINT:
             break
-        event = decode_event(record)
+        event = decoded.get(record.seq) or decode_event(record)
         if getattr(event, "checkpoint_seq", None) == checkpoint.seq:
             pending.add(record.seq, event)
     return pending
