@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from binascii import hexlify
 from collections.abc import Iterable
 from hashlib import sha256
 
@@ -52,31 +53,39 @@ def chain_hashes(
     events share (thread and timestamp) are encoded once.
     """
     thread = _field(thread_id.encode("utf-8", "surrogatepass"))
-    when = _field(str(recorded_at_us).encode("ascii"))
+    when = _field(b"%d" % recorded_at_us)
     before = previous.encode("ascii")
     digests: list[bytes] = []
-    for seq, (kind, version, payload) in enumerate(events, start=first_seq):
-        seq_text = str(seq).encode("ascii")
-        kind_text = kind.encode("utf-8", "surrogatepass")
-        version_text = str(version).encode("ascii")
+    seq = first_seq
+    for kind, version, payload in events:
+        seq_text = b"%d" % seq
         # One formatting operation per event: the layout of ``chain_hash``'s docstring.
-        message = b"%b%b%d:%b%d:%b%d:%b%b%d:%b" % (
+        message = b"%b%b%d:%b%b%b%d:%b" % (
             before,
             thread,
             len(seq_text),
             seq_text,
-            len(kind_text),
-            kind_text,
-            len(version_text),
-            version_text,
+            _TYPE_FIELDS.get((kind, version)) or _type_fields(kind, version),
             when,
             len(payload),
             payload,
         )
         digest = sha256(message).digest()
         digests.append(digest)
-        before = digest.hex().encode("ascii")
+        before = hexlify(digest)  # the hex text the next event's hash covers, made as bytes at once
+        seq += 1
     return digests
+
+
+_TYPE_FIELDS: dict[tuple[str, int], bytes] = {}
+"""The encoded ``type`` and ``schema_version`` fields by (type, version): a log has few (bounded below)."""
+
+
+def _type_fields(kind: str, version: int) -> bytes:
+    fields = _field(kind.encode("utf-8", "surrogatepass")) + _field(str(version).encode("ascii"))
+    if len(_TYPE_FIELDS) < 10_000:
+        _TYPE_FIELDS[(kind, version)] = fields
+    return fields
 
 
 def _field(value: bytes) -> bytes:

@@ -63,15 +63,16 @@ def test_the_hash_is_sha256_of_the_documented_layout() -> None:
         + b"16:1700000000000000"
         + b'10:{"k":"\xc3\xa9"}'
     )
-    assert (
-        chain_hash(
-            previous=previous,
-            thread_id="thread",
-            seq=123,
-            type="TaskCompleted",
-            schema_version=2,
-            recorded_at_us=1_700_000_000_000_000,
-            payload='{"k":"é"}'.encode(),
+    for _ in range(2):  # the second time, the type's encoded fields come from the hasher's cache
+        assert (
+            chain_hash(
+                previous=previous,
+                thread_id="thread",
+                seq=123,
+                type="TaskCompleted",
+                schema_version=2,
+                recorded_at_us=1_700_000_000_000_000,
+                payload='{"k":"é"}'.encode(),
+            )
+            == hashlib.sha256(message).hexdigest()
         )
-        == hashlib.sha256(message).hexdigest()
-    )
