@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -130,7 +130,9 @@ def next_names(frame: Frame) -> tuple[str, ...]:
     """The node names of ``plan(frame)``, without computing task ids."""
     if frame.has_input:
         return (START,)
-    return (*sorted(set(frame.pull)), *(packet.node for packet in frame.push))
+    pull = frame.pull
+    names = tuple(pull) if len(pull) < 2 else tuple(sorted(set(pull)))  # as plan_slots orders them
+    return (*names, *(packet.node for packet in frame.push)) if frame.push else names
 
 
 def path_sort_key(path: tuple[str | int, ...]) -> tuple[str, str, int]:
@@ -139,8 +141,10 @@ def path_sort_key(path: tuple[str | int, ...]) -> tuple[str, str, int]:
     return (str(kind), which if isinstance(which, str) else "", which if isinstance(which, int) else -1)
 
 
-def in_path_order(completed: Iterable[tuple[int, TaskCompleted]]) -> list[tuple[int, TaskCompleted]]:
+def in_path_order(completed: Collection[tuple[int, TaskCompleted]]) -> list[tuple[int, TaskCompleted]]:
     """(seq, event) pairs of finished tasks, in the order their writes apply."""
+    if len(completed) < 2:  # a lone task's step (most steps): nothing to order
+        return list(completed)
     return sorted(completed, key=lambda item: path_sort_key(item[1].task.path))
 
 

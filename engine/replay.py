@@ -7,7 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import Container, Generator, Iterable, Iterator, Mapping
+from collections.abc import Collection, Container, Generator, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -232,7 +232,7 @@ class Replayer:
             step=frame.step,
         )
 
-    def apply_tasks(self, frame: Frame, completed: Iterable[tuple[int, TaskCompleted]], step: int) -> Frame:
+    def apply_tasks(self, frame: Frame, completed: Collection[tuple[int, TaskCompleted]], step: int) -> Frame:
         """The barrier of a step: its finished tasks' writes applied in task-path order."""
         return barrier(
             frame,
