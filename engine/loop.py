@@ -427,13 +427,13 @@ class Invocation:
     def _execute(self, tasks: list[PlannedTask]) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:
         """Run a step's tasks (concurrently when several), yielding custom chunks as they come."""
         wants_custom = "custom" in self.settings.modes
+        config = self.settings.node_config(self.checkpoint.id if self.checkpoint else None)
+        if len(tasks) == 1 and not wants_custom:  # the usual step: run in this thread, no chunk queue
+            task = tasks[0]
+            outcome = run_task(self.graph.router, task, self.frame, self._resumes(task), _discard, config)
+            return [outcome]
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         writer = chunks.put if wants_custom else _discard
-        config = self.settings.node_config(self.checkpoint.id if self.checkpoint else None)
-        if len(tasks) == 1 and not wants_custom:
-            task = tasks[0]
-            outcome = run_task(self.graph.router, task, self.frame, self._resumes(task), writer, config)
-            return [outcome]
         pool = self.graph.pool()
         futures: list[Future[TaskOutcome]] = []
         done_marker = object()

@@ -196,6 +196,8 @@ def _run_in_scope(
 def _interpret_return(router: Router, node: str, returned: Any) -> tuple[dict[str, Any] | None, list[Any]]:
     """A node's return value as (update, goto): a dict, None, a Command, or a list of those."""
     where = f"node {node!r} return value"
+    if type(returned) is dict:  # the usual return: one update, nothing to merge
+        return router.schema.update_from(returned, where) or None, []
     items = returned if isinstance(returned, list) else [returned]
     if isinstance(returned, list) and not all(isinstance(i, (Command, dict)) or i is None for i in returned):
         raise InvalidUpdateError(f"{where} must be a dict, None, a Command or a list of those, got {returned!r:.200}")
