@@ -105,11 +105,19 @@ _PULL_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {}
 """A pull task's path by node name, with its digest text (a graph has few nodes; bounded below)."""
 
 
-def plan_slots(frame: Frame, checkpoint: str) -> list[tuple[str, str, tuple[str | int, ...]]]:
-    """``plan`` as (task id, node name, path) triples, for readers that need no task records."""
+def plan_slots(
+    frame: Frame, checkpoint: str, recorded: Mapping[tuple[str | int, ...], str] | None = None
+) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    """``plan`` as (task id, node name, path) triples, for readers that need no task records.
+
+    ``recorded`` maps paths to the ids the log recorded for those tasks (the ones
+    that finished, say): they were derived the same way when the tasks ran, so
+    they are taken as they are and only the other ids are derived.
+    """
     if frame.has_input:
         path: tuple[str | int, ...] = (PULL, START)
-        return [(task_id(checkpoint, path), START, path)]
+        id_ = recorded.get(path) if recorded else None
+        return [(id_ or task_id(checkpoint, path), START, path)]
     pull = frame.pull
     slots = []
     for name in pull if len(pull) < 2 else sorted(set(pull)):
@@ -119,10 +127,12 @@ def plan_slots(frame: Frame, checkpoint: str) -> list[tuple[str, str, tuple[str 
             known = (path, _path_text(path))
             if len(_PULL_PATHS) < 10_000:
                 _PULL_PATHS[name] = known
-        slots.append((_task_id_text(checkpoint + known[1]), name, known[0]))
+        id_ = recorded.get(known[0]) if recorded else None
+        slots.append((id_ or _task_id_text(checkpoint + known[1]), name, known[0]))
     for index, packet in enumerate(frame.push):
         path = (PUSH, index)
-        slots.append((task_id(checkpoint, path), packet.node, path))
+        id_ = recorded.get(path) if recorded else None
+        slots.append((id_ or task_id(checkpoint, path), packet.node, path))
     return slots
 
 

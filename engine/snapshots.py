@@ -74,8 +74,9 @@ def snapshot_at(
     next_names: list[str] = []
     interrupts: list[Interrupt] = []
     completed_tasks, failed_tasks = pending.completed, pending.failed
+    recorded = {event.task.path: event.task.id for _, event in completed_tasks.values()} if completed_tasks else None
     raised: InterruptRaised | None = None
-    for id_, name, path in plan_slots(frame, checkpoint.id):
+    for id_, name, path in plan_slots(frame, checkpoint.id, recorded):
         completed = completed_tasks.get(id_)
         failed = failed_tasks.get(id_) if failed_tasks else None
         if pending.interrupts:

@@ -26,11 +26,13 @@ from engine import (
     InMemorySaver,
     Interrupt,
     PregelTask,
+    Send,
     SqliteSaver,
     StateGraph,
     StateSnapshot,
     interrupt,
 )
+from engine.planning import task_id
 from tests.engine.chains import State, appender, chain
 
 CHECKPOINT_ID = re.compile(r"[0-9]{12}-[0-9a-f]{12}")
@@ -377,3 +379,30 @@ def test_a_node_continuing_a_reopened_thread_receives_typed_values(tmp_path: Pat
 
     (received,) = seen
     assert_exactly_typed(received)
+
+
+# -- task ids -----------------------------------------------------------------------------------------
+
+
+def _fan_out(state: State) -> list[Send]:
+    return [Send("worker", {"log": [f"job{k}"]}) for k in range(3)]
+
+
+def test_every_task_id_a_snapshot_shows_is_derived_from_its_checkpoint_id_and_path() -> None:
+    """Finished tasks show the ids their events recorded, the others derived ones: both agree everywhere."""
+    builder = StateGraph(State)
+    builder.add_node("a", appender("a"))
+    builder.add_node("b", appender("b"))
+    builder.add_node("worker", appender("worker"))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    builder.add_conditional_edges("a", _fan_out)
+    app = builder.compile(checkpointer=InMemorySaver())
+    app.invoke({"log": []}, thread())
+
+    shown = [(s.config, task) for s in [*app.get_state_history(thread()), app.get_state(thread())] for task in s.tasks]
+
+    assert {task.name for _, task in shown} == {START, "a", "b", "worker"}
+    assert sum(task.result is not None for _, task in shown) >= 6  # start, a, b and three workers finished
+    for config, task in shown:
+        assert task.id == task_id(config["configurable"]["checkpoint_id"], task.path)
