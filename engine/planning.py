@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -18,6 +19,9 @@ from engine.constants import END, PULL, PUSH, START
 from engine.errors import InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
 
+NO_JOINS: Mapping[str, frozenset[str]] = MappingProxyType({})
+"""A frame's join progress when no join edge is under way (most frames): one shared, read-only value."""
+
 
 @attrs.frozen(kw_only=True)
 class Frame:
@@ -26,7 +30,7 @@ class Frame:
     values: Mapping[str, Any]
     pull: tuple[str, ...] = ()
     push: tuple[SendPacket, ...] = ()
-    joins: Mapping[str, frozenset[str]] = attrs.Factory(dict)
+    joins: Mapping[str, frozenset[str]] = NO_JOINS
     has_input: bool = False
     start_input: Any = None
     step: int = -2
@@ -194,7 +198,7 @@ def barrier(
             return Frame(
                 values=apply_writes(channels, frame.values, writes),
                 pull=tuple(triggers) if len(triggers) < 2 else tuple(sorted(set(triggers))),
-                joins={},
+                joins=NO_JOINS,
                 step=step,
             )
     return full_barrier(frame, channels, joins, updates, consume=consume, step=step)
@@ -217,7 +221,7 @@ def full_barrier(
     for _, routing, _ in updates:
         pull.update(routing.triggers)
         push.extend(routing.sends)
-    progress: dict[str, frozenset[str]] = {}
+    progress: Mapping[str, frozenset[str]] = NO_JOINS
     if marks or frame.joins:  # most steps have no join edge under way: nothing to count
         counted = {key: set(seen) for key, seen in frame.joins.items()}
         for keys, writer in marks:

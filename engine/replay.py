@@ -31,7 +31,7 @@ from engine.events import (
     Write,
 )
 from engine.frames import decode_frame, fingerprint
-from engine.planning import Frame, barrier, checkpoint_seq, in_path_order
+from engine.planning import NO_JOINS, Frame, barrier, checkpoint_seq, in_path_order
 from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
 
 SPAN_LIMIT = 512
@@ -211,7 +211,7 @@ class Replayer:
                 consume=True,
                 step=event.step,
             )
-            return attrs.evolve(frame, joins={})
+            return attrs.evolve(frame, joins=NO_JOINS)
         return barrier(frame, self.channels, self.joins, updates, consume=True, step=event.step)
 
     def effective(self, view: ThreadView) -> Frame:
