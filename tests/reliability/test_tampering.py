@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import SqliteSaver
-from eventstore import GENESIS, SqliteEventStore, VerifyReport, chain_hash
+from eventstore import GENESIS, CorruptLogError, SqliteEventStore, VerifyReport, chain_hash, decode_event
 from tests.rawsql import rewritten_copy, type_code, type_name
 from tests.reliability import _workflow
 
@@ -175,6 +175,18 @@ def test_a_changed_payload_is_reported_at_its_position(base_db: Path, seq: int |
 def test_a_changed_column_is_reported_at_its_position(base_db: Path, column: str, value: object) -> None:
     with tampered(base_db, change_column(7, column, value)) as store:
         assert broken_at(store.verify("done")) == ("done", 7)
+
+
+def test_a_payload_of_text_that_is_not_utf8_is_reported_at_its_position_and_reads_as_corrupt(base_db: Path) -> None:
+    """SQLite lets a tamperer store any bytes as text; reading such a row is a corrupt event, never a crash."""
+
+    def not_utf8(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE events SET payload = CAST(x'7b22ff227d' AS TEXT) WHERE thread_id = 'done' AND seq = 7")
+
+    with tampered(base_db, not_utf8) as store:
+        assert broken_at(store.verify("done")) == ("done", 7)
+        with pytest.raises(CorruptLogError, match="event done#7"):
+            [decode_event(record) for record in store.read("done")]
 
 
 @pytest.mark.parametrize("seq", [1, 5, FORK_AT + 1])
