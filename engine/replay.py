@@ -7,7 +7,7 @@ long thread with many branches is never held in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container, Generator, Iterable, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -454,7 +454,9 @@ class Replayer:
         holds: caching more of a long walk would only push out what it cached before,
         at a cost on every checkpoint.
         """
-        snapshots: Container[int] = _SnapshotsBelow(store, thread_id) if cache.use_snapshots else ()
+        snapshots: set[int] = set()  # which checkpoints have snapshots, known at and above ``known_down_to``
+        known_down_to = None if cache.use_snapshots else 0
+        page = 8
         chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
         carried: Carried | None = None
         # Where snapshots are few, each chunk's fold by path would start from the thread's first
@@ -468,6 +470,9 @@ class Replayer:
                 chunk.append(record)
                 continue
             checkpoint = CheckpointRecord.from_record(record)
+            if known_down_to is None or checkpoint.seq < known_down_to:
+                snapshots, known_down_to = _snapshot_page(store, thread_id, checkpoint.seq, page)
+                page = min(4 * page, 4096)
             frame = self._known_frame(store, thread_id, checkpoint, snapshots if waiting >= least else (), cache)
             if frame is None and waiting < HISTORY_CHUNK:
                 chunk.append(checkpoint)
@@ -490,7 +495,7 @@ class Replayer:
         store: EventStore,
         thread_id: str,
         checkpoint: CheckpointRecord,
-        snapshots: Container[int],
+        snapshots: Collection[int],
         cache: FrameCache,
     ) -> Frame | None:
         """A checkpoint's frame if it needs no more events: cached, snapshotted, or the thread's first."""
@@ -605,34 +610,15 @@ class Replayer:
             checkpoint = _next_at(ancestors, wanted, thread_id)
 
 
-class _SnapshotsBelow:
-    """Which checkpoints of a thread have snapshots, read newest first a page at a time.
+def _snapshot_page(store: EventStore, thread_id: str, at_most: int, page: int) -> tuple[set[int], int]:
+    """Up to ``page`` of the thread's snapshot seqs at or below ``at_most``, and down to which seq they are all.
 
-    History asks about checkpoints in descending order only, so it reads the seqs
-    just below where it is: listing the newest ten checkpoints of a long thread
-    reads one short page, not the seq of every snapshot the thread has.
+    History walks down a thread and reads which checkpoints have snapshots a page
+    at a time just below where it is: listing the newest ten checkpoints of a long
+    thread reads one short page, not the seq of every snapshot the thread has.
     """
-
-    def __init__(self, store: EventStore, thread_id: str) -> None:
-        self._store, self._thread_id = store, thread_id
-        self._seqs: list[int] = []  # newest first, from the last page read
-        self._at = 0  # the first of them not above the last seq asked about
-        self._page = 8
-        self._done = False
-
-    def __contains__(self, seq: object) -> bool:
-        assert isinstance(seq, int)
-        while True:
-            seqs = self._seqs
-            while self._at < len(seqs) and seqs[self._at] > seq:
-                self._at += 1
-            if self._at < len(seqs):
-                return seqs[self._at] == seq
-            if self._done:
-                return False
-            self._seqs = self._store.snapshot_seqs(self._thread_id, at_most=seq, limit=self._page)
-            self._at, self._done = 0, len(self._seqs) < self._page
-            self._page = min(4 * self._page, 4096)
+    seqs = store.snapshot_seqs(thread_id, at_most=at_most, limit=page)
+    return set(seqs), seqs[-1] if len(seqs) == page else 0
 
 
 def _keep_waypoint(waypoints: dict[int, Frame], seq: int, frame: Frame) -> None:
