@@ -23,16 +23,16 @@ def now_us() -> int:
 
 @functools.lru_cache(maxsize=4096)
 def _second(seconds: int) -> str:
-    return (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    """``YYYY-MM-DDTHH:MM:SS`` of a second since 1970, checked once per second (errors are not cached)."""
+    try:
+        text = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    except (OverflowError, ValueError):
+        text = ""
+    if not text or text[0] == "-" or len(text) != 19:
+        raise CorruptLogError(f"the timestamp {seconds} seconds after 1970 is out of range")
+    return text
 
 
 def iso_utc(us: int) -> str:
     """``us`` as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, the text ``datetime.isoformat`` gives in UTC."""
-    seconds, micros = divmod(us, 1_000_000)
-    try:
-        prefix = _second(seconds)
-    except (OverflowError, ValueError):
-        raise CorruptLogError(f"the timestamp {us} (microseconds since 1970) is out of range") from None
-    if prefix[0] == "-" or len(prefix) != 19:
-        raise CorruptLogError(f"the timestamp {us} (microseconds since 1970) is out of range")
-    return f"{prefix}.{micros:06d}+00:00"
+    return f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}+00:00"
