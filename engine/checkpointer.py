@@ -224,9 +224,9 @@ class SqliteSaver:
         Encoding a large state costs as much as the state, so a frame that was
         encoded and found too heavy is not encoded again until the event bytes
         since the last snapshot could outweigh it: a growing state is encoded about
-        once per snapshot kept, not at every due step, which kept the write path of
-        a long thread with a large state quadratic. (A state that shrank meanwhile
-        gets its snapshot a little later: only speed, never a result, depends on it.)
+        once per snapshot kept, not at every due step (which made the write path of
+        a long thread with a large state quadratic). A state that shrank meanwhile
+        gets its snapshot a little later: only speed, never a result, depends on it.
         """
         if step <= 0 or not (head or step % self.snapshot_every == 0):
             return None
