@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from engine.planning import Frame
 
 if TYPE_CHECKING:
-    from engine.replay import CheckpointRecord
+    from engine.views import CheckpointRecord
 from eventstore import CorruptLogError, EventStore, EventStoreError, SqliteEventStore
 
 SNAPSHOT_WEIGHT = 4.0

@@ -20,11 +20,12 @@ from engine.errors import InvalidUpdateError
 from engine.events import CHECKPOINT, CheckpointCommitted, Routing, StateUpdated, TaskCompleted, Write
 from engine.loop import Invocation
 from engine.planning import in_path_order, new_checkpoint_id, next_names
-from engine.replay import CheckpointRecord, Replayer, ThreadView, resolve_checkpoint
+from engine.replay import Replayer, resolve_checkpoint
 from engine.snapshot_audit import SnapshotReport, verify_snapshots
 from engine.snapshots import build_snapshot, checkpoint_config, checkpoint_metadata, empty_snapshot, snapshot_at
 from engine.tasks import Router
 from engine.types import Command, StateSnapshot
+from engine.views import CheckpointRecord, ThreadView
 from eventstore import ConcurrencyError, ThreadNotFound, decode_event, encode_event
 
 if TYPE_CHECKING:

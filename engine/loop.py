@@ -31,10 +31,10 @@ from engine.events import (
 )
 from engine.frames import encode_frame
 from engine.planning import Frame, PlannedTask, in_path_order, new_checkpoint_id, next_names, plan, value_hash
-from engine.replay import CheckpointRecord, Pending
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
 from engine.types import Command
+from engine.views import CheckpointRecord, Pending
 from eventstore import (
     NewEvent,
     SerializationError,

@@ -9,7 +9,8 @@ import attrs
 from engine.checkpointer import FrameCache
 from engine.events import CHECKPOINT
 from engine.frames import decode_frame
-from engine.replay import CheckpointRecord, Replayer
+from engine.replay import Replayer
+from engine.views import CheckpointRecord
 from eventstore import EventStore, SnapshotRecord
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import InvalidUpdateError, TaskError
 from engine.events import InterruptRaised
 from engine.planning import Frame, plan_slots
-from engine.replay import CheckpointRecord, Pending, ThreadView
 from engine.types import Interrupt, PregelTask, StateSnapshot
+from engine.views import CheckpointRecord, Pending, ThreadView
 
 if TYPE_CHECKING:
     from engine.compiled import CompiledStateGraph

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from engine.checkpointer import FrameCache
 from engine.events import CheckpointCommitted
 from engine.planning import Frame
-from engine.replay import CheckpointRecord
+from engine.views import CheckpointRecord
 
 _ops = st.lists(
     st.tuples(st.sampled_from(["t", "u"]), st.lists(st.integers(min_value=1, max_value=12), max_size=8)), max_size=8
