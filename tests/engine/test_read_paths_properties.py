@@ -2,8 +2,9 @@
 
 History and ``get_state`` fold from whatever is nearest: a frame cached in this
 process, a snapshot, or the thread's first event; history cuts its scan into
-chunks at those points, and a long fold goes a window at a time. On random families of threads (forks, edits of past
-checkpoints, replays), the answers must not depend on which of them was used.
+chunks at those points, and a long fold goes a window at a time, from the waypoints history keeps where snapshots
+are few. On random families of threads (forks, edits of past checkpoints, replays), the answers must not depend on
+which of them was used.
 """
 
 from __future__ import annotations
@@ -66,5 +67,7 @@ def test_history_and_get_state_agree_whatever_they_fold_from(
                 assert fresh().get_state(snapshot.config) == snapshot
             with mock.patch.object(replay, "FOLD_WINDOW", 2), mock.patch.object(replay, "HISTORY_CHUNK", 1):
                 assert list(fresh().get_state_history(thread(thread_id))) == warm[thread_id]
+                with mock.patch.object(replay, "HISTORY_WAYPOINTS", 2):  # thinned at every third waypoint
+                    assert list(fresh().get_state_history(thread(thread_id))) == warm[thread_id]
                 for snapshot in warm[thread_id][::2]:
                     assert fresh().get_state(snapshot.config) == snapshot
