@@ -19,10 +19,11 @@ class EventStore(Protocol):
         *,
         expected_seq: int,
         snapshots: Sequence[tuple[int, bytes]] = (),
-    ) -> list[EventRecord]:
+    ) -> Sequence[EventRecord]:
         """Append ``events`` after sequence number ``expected_seq`` (0 creates the thread), all or none.
 
         ``snapshots`` (seq, payload), each at one of the new events, are cached in the same transaction.
+        Returns the stored records, in order (a store may make them only when they are first read).
 
         Raises ``ConcurrencyError`` if the thread's head is not ``expected_seq``, ``ThreadNotFound``
         if ``expected_seq`` is not 0 for an unknown thread, and ``SerializationError`` if a payload

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
+
 import attrs
 
 from eventstore.clock import iso_utc
@@ -46,6 +49,51 @@ class EventRecord:
     def recorded_at(self) -> str:
         """When it was appended, as ISO-8601 UTC text (made on each access: read the integer in bulk)."""
         return iso_utc(self.recorded_at_us)
+
+
+class AppendedEvents(Sequence[EventRecord]):
+    """The records an append stored, made the first time they are read.
+
+    A graph run appends every step and never looks at what came back; making
+    the records eagerly cost about a twentieth of a superstep. Read, it behaves
+    as the list of records (equal to a list or tuple holding equal records).
+    """
+
+    __slots__ = ("_count", "_make", "_records")
+
+    def __init__(self, count: int, make: Callable[[], list[EventRecord]]) -> None:
+        self._count = count
+        self._make: Callable[[], list[EventRecord]] | None = make
+        self._records: list[EventRecord] | None = None
+
+    def _made(self) -> list[EventRecord]:
+        if self._records is None:
+            assert self._make is not None
+            self._records, self._make = self._make(), None
+        return self._records
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> EventRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[EventRecord]: ...
+    def __getitem__(self, index: int | slice) -> EventRecord | list[EventRecord]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[EventRecord]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (AppendedEvents, list, tuple)):
+            return len(other) == self._count and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, so unhashable like one
+
+    def __repr__(self) -> str:
+        return f"AppendedEvents({self._made()!r})"
 
 
 @attrs.frozen(kw_only=True)

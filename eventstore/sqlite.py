@@ -20,7 +20,15 @@ from eventstore.errors import (
     ThreadNotFound,
 )
 from eventstore.hashing import GENESIS, chain_hash, chain_hashes
-from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.records import (
+    AppendedEvents,
+    BrokenLink,
+    EventRecord,
+    NewEvent,
+    SnapshotRecord,
+    ThreadInfo,
+    VerifyReport,
+)
 from eventstore.rows import EVENT_COLUMNS, INSERT_ROWS, insert_sql, payload_text, record_of, stored_hash
 from eventstore.schema import check_or_create
 from eventstore.type_codes import TypeCodes
@@ -67,8 +75,8 @@ def _rows(
     texts: list[str],
     codes: dict[str, int],
     now: int,
-) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """The rows of events appended after ``head`` (whose hash is ``previous``), and their hashes in hex."""
+) -> list[tuple[Any, ...]]:
+    """The rows of events appended after ``head`` (whose hash is ``previous``); a row's hash is its sixth column."""
     hashes = chain_hashes(
         previous=previous,
         thread_id=thread_id,
@@ -76,11 +84,10 @@ def _rows(
         recorded_at_us=now,
         events=[(event.type, event.schema_version, event.payload) for event in events],
     )
-    rows = [
+    return [
         (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
         for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
     ]
-    return rows, [digest.hex() for digest in hashes]
 
 
 class _WriteTransaction:
@@ -308,7 +315,7 @@ class SqliteEventStore:
         *,
         expected_seq: int,
         snapshots: Sequence[tuple[int, bytes]] = (),
-    ) -> list[EventRecord]:
+    ) -> Sequence[EventRecord]:
         if not isinstance(thread_id, str) or not thread_id:
             raise ValueError(f"thread_id must be a non-empty string, not {thread_id!r}")
         if not events:
@@ -335,7 +342,7 @@ class SqliteEventStore:
         texts: list[str],
         expected_seq: int,
         snapshots: Sequence[tuple[int, bytes]],
-    ) -> list[EventRecord]:
+    ) -> AppendedEvents:
         known = self._heads.get(thread_id)
         if known is not None and known[0] == expected_seq and not snapshots and len(events) <= INSERT_ROWS:
             codes = self._types.known([event.type for event in events])
@@ -348,7 +355,7 @@ class SqliteEventStore:
                 head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
-            rows, digests = _rows(thread_id, head, previous, events, texts, codes, now)
+            rows = _rows(thread_id, head, previous, events, texts, codes, now)
             try:
                 for start in range(0, len(rows), INSERT_ROWS):
                     chunk = rows[start : start + INSERT_ROWS]
@@ -359,7 +366,7 @@ class SqliteEventStore:
             for seq, payload in snapshots:
                 conn.execute(_INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
         self._types.remember(codes)
-        return self._appended(events, rows, digests, int(last_position or 0))
+        return self._appended(events, rows, int(last_position or 0))
 
     def _append_in_one_statement(
         self,
@@ -368,13 +375,13 @@ class SqliteEventStore:
         texts: list[str],
         head: tuple[int, str],
         codes: dict[str, int],
-    ) -> list[EventRecord]:
+    ) -> AppendedEvents:
         """Events after the head this store last wrote or read, all of known types: one INSERT, its own transaction.
 
         SQLite commits a lone statement atomically. The unique ``(thread_id, seq)``
         index refuses it if another writer appended first; the head is read only then.
         """
-        rows, digests = _rows(thread_id, head[0], head[1], events, texts, codes, now_us())
+        rows = _rows(thread_id, head[0], head[1], events, texts, codes, now_us())
         with self._lock:
             faults.hit("store.before_commit")
             try:
@@ -386,28 +393,30 @@ class SqliteEventStore:
             except sqlite3.Error as exc:
                 raise self._storage_error("append", exc) from exc
         faults.hit("store.after_commit")
-        return self._appended(events, rows, digests, int(last_position or 0))
+        return self._appended(events, rows, int(last_position or 0))
 
-    def _appended(
-        self, events: Sequence[NewEvent], rows: list[tuple[Any, ...]], digests: list[str], last_position: int
-    ) -> list[EventRecord]:
-        """Remember the new head; the stored rows as records."""
+    def _appended(self, events: Sequence[NewEvent], rows: list[tuple[Any, ...]], last_position: int) -> AppendedEvents:
+        """Remember the new head; the stored rows as records, made when first read."""
         last = rows[-1]
-        self._heads[last[0]] = (last[1], digests[-1])
+        self._heads[last[0]] = (last[1], last[5].hex())
         first_position = last_position - len(rows) + 1
-        return [
-            EventRecord(
-                thread_id=row[0],
-                seq=row[1],
-                position=first_position + i,
-                type=events[i].type,
-                schema_version=row[3],
-                payload=events[i].payload,
-                hash=digests[i],
-                recorded_at_us=row[6],
-            )
-            for i, row in enumerate(rows)
-        ]
+
+        def records() -> list[EventRecord]:
+            return [
+                EventRecord(
+                    thread_id=row[0],
+                    seq=row[1],
+                    position=first_position + i,
+                    type=events[i].type,
+                    schema_version=row[3],
+                    payload=events[i].payload,
+                    hash=row[5].hex(),
+                    recorded_at_us=row[6],
+                )
+                for i, row in enumerate(rows)
+            ]
+
+        return AppendedEvents(len(rows), records)
 
     def _checked_head(self, conn: sqlite3.Connection, thread_id: str, expected_seq: int) -> tuple[int, str]:
         """The thread's head (seq, hash), read in the write transaction; creates an unknown thread at 0.

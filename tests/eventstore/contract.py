@@ -85,6 +85,13 @@ class EventStoreContract(abc.ABC):
         appended = store.append("t", batch, expected_seq=0)
         assert list(store.read("t")) == appended
 
+    def test_what_an_append_returned_still_describes_it_after_later_appends(self, store: EventStore) -> None:
+        first = store.append("t", events(2), expected_seq=0)
+        store.append("t", events(3, start=3), expected_seq=2)
+        assert len(first) == 2
+        assert list(first) == list(store.read("t", to_seq=2))
+        assert first[-1] == list(store.read("t", to_seq=2))[-1]
+
     def test_type_payload_and_schema_version_are_stored_as_given(self, store: EventStore) -> None:
         payload = '{"text":"héllo \\u0000 ✓","n":[1,2.5,null]}'.encode()
         store.append("t", [NewEvent(type="Typed.Name", payload=payload, schema_version=7)], expected_seq=0)
@@ -310,7 +317,7 @@ class EventStoreContract(abc.ABC):
         a1 = store.append("a", events(2), expected_seq=0)
         b1 = store.append("b", events(1), expected_seq=0)
         a2 = store.append("a", events(1), expected_seq=2)
-        assert list(store.read_all()) == a1 + b1 + a2
+        assert list(store.read_all()) == [*a1, *b1, *a2]
 
     def test_positions_strictly_increase_and_are_never_reused(self, store: EventStore) -> None:
         seen = [r.position for r in store.append("a", events(3), expected_seq=0)]

@@ -49,7 +49,7 @@ class ReportingStore:
     def __init__(self, inner: SqliteEventStore) -> None:
         self.inner = inner
 
-    def append(self, thread_id: str, events: Sequence[NewEvent], **options: Any) -> list[EventRecord]:
+    def append(self, thread_id: str, events: Sequence[NewEvent], **options: Any) -> Sequence[EventRecord]:
         records = self.inner.append(thread_id, events, **options)
         say("committed", *(str(r.seq) for r in records))
         return records
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
             for point in FAULT_POINTS:
                 stack.enter_context(faults.armed(point, lambda point=point: counts.update([point])))
         store = SqliteEventStore(path)
-        saver = SqliteSaver(ReportingStore(store))  # type: ignore[arg-type]
+        saver = SqliteSaver(ReportingStore(store))
         graph = _workflow.build(saver, on_complete=lambda cp, entry: say("ran", cp, entry))
         say("start")
         durability = next((f.split("=", 1)[1] for f in flags if f.startswith("--durability=")), "sync")
