@@ -7,7 +7,8 @@ never completion order, so replaying the log always reproduces the live run.
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
+import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -49,13 +50,20 @@ def _digest(*parts: str) -> bytes:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+_nonces = random.Random()
+"""The random part of checkpoint ids: it must differ, not be secret, and an OS random draw per step was
+3-4% of a superstep's wall time. Private, so a program's ``random.seed`` cannot repeat ids; reseeded
+from the OS in a forked child, so two processes never draw the same sequence."""
+os.register_at_fork(after_in_child=_nonces.seed)
+
+
 def new_checkpoint_id(seq: int) -> str:
     """An opaque id that sorts in creation order within a thread; stored, so it never changes.
 
     The sequence number makes ids sort; the random part tells apart checkpoints at
     the same position of two threads forked from one parent.
     """
-    return f"{seq:012d}-{secrets.token_hex(6)}"
+    return f"{seq:012d}-{_nonces.getrandbits(48):012x}"
 
 
 def checkpoint_seq(value: object) -> int | None:
