@@ -11,7 +11,7 @@ from typing import Any
 
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
-from eventstore.records import EventRecord, NewEvent
+from eventstore.records import EventRecord, NewEvent, stored_record
 
 EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
 """The columns a read selects; the payload comes as the bytes it is stored as (no text round trip in Python)."""
@@ -52,16 +52,7 @@ def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
         or type(version) is not int
     ):
         _check_row(row)
-    return EventRecord(
-        thread_id=thread_id,
-        seq=seq,
-        position=position,
-        type=type_names[code],
-        schema_version=version,
-        payload=payload,
-        hash=digest.hex(),
-        recorded_at_us=at,
-    )
+    return stored_record(thread_id, seq, position, type_names[code], version, payload, digest.hex(), at)
 
 
 def _check_row(row: tuple[Any, ...]) -> None:

@@ -28,6 +28,7 @@ from eventstore.records import (
     SnapshotRecord,
     ThreadInfo,
     VerifyReport,
+    stored_record,
 )
 from eventstore.rows import EVENT_COLUMNS, INSERT_ROWS, insert_sql, payload_text, record_of, stored_hash
 from eventstore.schema import check_or_create
@@ -403,15 +404,8 @@ class SqliteEventStore:
 
         def records() -> list[EventRecord]:
             return [
-                EventRecord(
-                    thread_id=row[0],
-                    seq=row[1],
-                    position=first_position + i,
-                    type=events[i].type,
-                    schema_version=row[3],
-                    payload=events[i].payload,
-                    hash=row[5].hex(),
-                    recorded_at_us=row[6],
+                stored_record(
+                    row[0], row[1], first_position + i, events[i].type, row[3], events[i].payload, row[5].hex(), row[6]
                 )
                 for i, row in enumerate(rows)
             ]
