@@ -20,6 +20,7 @@ import orjson
 
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
+from eventstore.record_hooks import fills_slots, slot_structure_hook
 from eventstore.records import EventRecord, NewEvent
 from eventstore.values import decode_value, encode_value
 
@@ -129,7 +130,36 @@ def register_event(cls: type[E], name: str | None = None, version: int = 1) -> t
             raise ValueError(f"event type name {entry.name!r} is already registered for {existing.cls!r}")
         _by_name[entry.name] = entry
         _by_class[cls] = entry
+        _hooks.pop(entry.name, None)
+        _hook_records(cls)
     return cast(type[E], cls)
+
+
+_slot_hooked: set[type[Any]] = set()
+
+
+def _hook_records(cls: type[Any]) -> None:
+    """Give ``cls``, and the attrs classes its fields hold, structure hooks that fill slots (innermost first).
+
+    Only for classes whose ``__init__`` would add nothing (``fills_slots``); the
+    hook is registered for the class itself, never its subclasses.
+    """
+    if cls in _slot_hooked or not fills_slots(cls):
+        return
+    _slot_hooked.add(cls)
+    attrs.resolve_types(cls)
+    for field in attrs.fields(cls):
+        for inner in _attrs_classes_in(field.type):
+            _hook_records(inner)
+    hook = slot_structure_hook(cls, converter.get_structure_hook)
+    converter.register_structure_hook_func(lambda annotation: annotation is cls, hook)
+
+
+def _attrs_classes_in(annotation: Any) -> list[type[Any]]:
+    """The attrs classes an annotation names: itself, or inside ``tuple[X, ...]``, ``X | None`` and the like."""
+    if isinstance(annotation, type) and attrs.has(annotation):
+        return [annotation]
+    return [inner for arg in typing.get_args(annotation) for inner in _attrs_classes_in(arg)]
 
 
 def register_upcaster(name: str, from_version: int, upcast: Upcaster) -> None:
