@@ -4,11 +4,12 @@ Reading a thread decodes every event, and a frozen attrs ``__init__`` sets each
 field through ``object.__setattr__``: for the records of one history checkpoint
 that was a tenth of the read. The hook made here takes each field from the
 payload with the converter's own hook for the field's type, exactly as the
-cattrs-generated one does, and stores it in the record's slot. It is made only
-for a class whose ``__init__`` would add nothing: slotted, every field in
-``__init__`` under its own name, no validators or converters, no
-``__attrs_pre_init__`` or ``__attrs_post_init__``; any other class keeps the
-converter's usual hook.
+cattrs-generated one does, and stores it in the record's slot (it also refuses
+a record that is not a JSON object, which cattrs' hook reads as all defaults).
+It is made only for a class whose ``__init__`` would add nothing: slotted, with
+no slot but its fields' (no cached hash), every field in ``__init__`` under its
+own name, no validators or converters, no ``__attrs_pre_init__`` or
+``__attrs_post_init__``; any other class keeps the converter's usual hook.
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ def fills_slots(cls: type[Any]) -> bool:
         return False
     if hasattr(cls, "__attrs_pre_init__") or hasattr(cls, "__attrs_post_init__"):
         return False
+    fields = attrs.fields(cls)
+    if set(vars(cls)["__slots__"]) - {field.name for field in fields} - {"__weakref__"}:
+        return False  # a slot ``__init__`` fills that is no field (attrs' cached hash)
     return all(
         field.init
         and field.alias == field.name
         and field.validator is None
         and field.converter is None
         and isinstance(getattr(cls, field.name, None), types.MemberDescriptorType)
-        for field in attrs.fields(cls)
+        for field in fields
     )
 
 

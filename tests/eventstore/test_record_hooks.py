@@ -154,12 +154,20 @@ class Plain:
     text: Value
 
 
+@attrs.frozen(kw_only=True, cache_hash=True)
+class Hashed:
+    """Its ``__init__`` also clears a hidden slot for the cached hash."""
+
+    key: str
+
+
 register_event(Checked, "tests.record_hooks.Checked")
 register_event(Audited, "tests.record_hooks.Audited")
 register_event(Plain, "tests.record_hooks.Plain")
+register_event(Hashed, "tests.record_hooks.Hashed")
 
 
-@pytest.mark.parametrize("cls", [Checked, Audited, Plain], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", [Checked, Audited, Plain, Hashed], ids=lambda cls: cls.__name__)
 def test_a_class_whose_init_does_more_than_store_keeps_cattrs_hook(cls: type[Any]) -> None:
     assert not fills_slots(cls)
     assert not converter.get_structure_hook(cls).__code__.co_filename.startswith("<ledgergraph")
@@ -172,6 +180,7 @@ def test_its_validators_converters_and_post_init_still_run_on_decode() -> None:
     with pytest.raises(CorruptLogError, match="needs a note"):
         decode_event(stored("tests.record_hooks.Audited", b'{"note": ""}'))
     assert decode_event(stored("tests.record_hooks.Plain", orjson.dumps({"text": [1, 2]}))) == Plain(text=[1, 2])
+    assert hash(decode_event(stored("tests.record_hooks.Hashed", b'{"key": "k"}'))) == hash(Hashed(key="k"))
 
 
 @attrs.frozen(kw_only=True)
