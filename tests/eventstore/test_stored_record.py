@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eventstore.record_hooks import fills_slots
 from eventstore.records import EventRecord, stored_record
 
 FIELDS = [field.name for field in attrs.fields(EventRecord)]
@@ -19,12 +20,8 @@ def test_it_takes_every_field_of_the_record_in_field_order() -> None:
 
 
 def test_the_record_has_nothing_its_constructor_would_apply() -> None:
-    for field in attrs.fields(EventRecord):
-        assert field.default is attrs.NOTHING, field.name
-        assert field.validator is None, field.name
-        assert field.converter is None, field.name
-        assert field.init, field.name
-    assert "__slots__" in vars(EventRecord)  # the fields are slots, which ``stored_record`` sets
+    assert fills_slots(EventRecord)  # slots only: no validators, converters or hooks around __init__
+    assert all(field.default is attrs.NOTHING for field in attrs.fields(EventRecord))  # every field is passed
 
 
 @given(
