@@ -16,6 +16,7 @@ from engine.events import EVENT_TYPES, Routing, SendPacket, TaskRef, Write
 from eventstore import CorruptLogError, EventRecord, Value, decode_event, encode_event, register_event
 from eventstore.codec import converter
 from eventstore.record_hooks import fills_slots
+from eventstore.records import stored_record
 
 HOOKED = [*EVENT_TYPES.values(), TaskRef, Write, Routing, SendPacket]
 
@@ -106,16 +107,8 @@ def test_a_factory_default_is_made_afresh_for_each_record() -> None:
 
 
 def stored(type_name: str, payload: bytes) -> EventRecord:
-    return EventRecord(
-        thread_id="t",
-        seq=4,
-        position=4,
-        type=type_name,
-        schema_version=1,
-        payload=payload,
-        hash="0" * 64,
-        recorded_at_us=0,
-    )
+    """Event 4 of thread ``t``, as the store reads it back."""
+    return stored_record("t", 4, 4, type_name, 1, payload, "0" * 64, 0)
 
 
 @pytest.mark.parametrize(
