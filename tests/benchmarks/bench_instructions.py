@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _engines import Engine, langgraph, ledgergraph
+from _engines import Engine, langgraph, ledgergraph, remove_db
 from _workloads import cfg, linear_graph, loop_graph, saver_at
 
 WORKLOADS = {
@@ -51,7 +51,9 @@ def child(label: str, workload: str, count: int, work: Path) -> None:
     """The measured process: warm up, then ``count`` repetitions of the workload."""
     e = _engine(label)
     if workload == "linear":
-        with saver_at(e, work / "linear.db") as saver:
+        path = work / "linear.db"
+        remove_db(path)  # every run starts on new threads (the long thread below is built once and kept)
+        with saver_at(e, path) as saver:
             graph = linear_graph(e, LINEAR_NODES).compile(checkpointer=saver)
             for t in range(WARM_THREADS):  # enough to fill our frame cache: both runs evict alike
                 graph.invoke({"n": 0, "tag": "warm"}, cfg(f"warm{t}"))
