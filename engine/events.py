@@ -14,13 +14,14 @@ from typing import Any
 
 import attrs
 
-from eventstore import Value, register_event
+from eventstore import Value, register_event, slot_init
 
 
 def _pull_path(ref: TaskRef) -> tuple[str | int, ...]:
     return ("__pregel_pull", ref.name)
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class TaskRef:
     """Which task: its id (content-derived), node name and path (``("__pregel_pull", name)`` or push index).
@@ -34,6 +35,7 @@ class TaskRef:
     path: tuple[str | int, ...] = attrs.field(default=attrs.Factory(_pull_path, takes_self=True))
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class Write:
     """One value written to one state key."""
@@ -42,6 +44,7 @@ class Write:
     value: Value
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class SendPacket:
     """A ``Send(node, arg)`` scheduled for the next superstep."""
@@ -50,6 +53,7 @@ class SendPacket:
     arg: Value
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class Routing:
     """Where control goes after a write: nodes triggered, Sends, and join-edge barrier marks."""
@@ -60,6 +64,7 @@ class Routing:
     """Keys of join edges (``"a+b->c"``) this writer counts towards."""
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class CheckpointCommitted:
     """The end of a superstep (or an input, update or branch): a checkpoint of the thread.
@@ -85,6 +90,7 @@ class CheckpointCommitted:
     metadata: Value = attrs.Factory(dict)
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class TaskCompleted:
     """A task of checkpoint ``checkpoint_seq`` finished: its writes and where control goes next."""
@@ -96,6 +102,7 @@ class TaskCompleted:
     duration_ms: float
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class TaskFailed:
     """A task raised; the step stops, finished siblings keep their writes, this task re-runs later."""
@@ -107,6 +114,7 @@ class TaskFailed:
     duration_ms: float
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class InterruptRaised:
     """A task called ``interrupt(value)`` for the ``index``-th time with no answer recorded yet."""
@@ -120,6 +128,7 @@ class InterruptRaised:
     duration_ms: float
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class ResumeAnswer:
     """One answer: which interrupt (id, task, index), the value given, and a hash of the question."""
@@ -131,6 +140,7 @@ class ResumeAnswer:
     question_hash: str
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class ResumeRecorded:
     """Someone answered pending interrupts of checkpoint ``checkpoint_seq`` (``actor`` is the run metadata)."""
@@ -140,6 +150,7 @@ class ResumeRecorded:
     actor: Value = attrs.Factory(dict)
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class StateUpdated:
     """An edit from outside a node: ``update_state`` (a new checkpoint follows) or a ``Command`` input.
@@ -157,6 +168,7 @@ class StateUpdated:
     actor: Value = attrs.Factory(dict)
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class RunPaused:
     """A static breakpoint stopped the run before or after the named nodes."""

@@ -42,6 +42,7 @@ from eventstore import (
     encode_value,
     faults,
     jsonio,
+    slot_init,
 )
 
 if TYPE_CHECKING:
@@ -507,6 +508,7 @@ class Invocation:
         return self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class Batch:
     """Events ready to append in one transaction (one or more whole steps), and what to do once committed."""
@@ -530,6 +532,7 @@ class Batch:
         )
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class InFlight:
     """A batch the writer thread is appending."""

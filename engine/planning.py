@@ -19,11 +19,13 @@ from engine.channels import MISSING, Channel
 from engine.constants import END, PULL, PUSH, START
 from engine.errors import InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
+from eventstore import slot_init
 
 NO_JOINS: Mapping[str, frozenset[str]] = MappingProxyType({})
 """A frame's join progress when no join edge is under way (most frames): one shared, read-only value."""
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class Frame:
     """The folded state at a checkpoint: channel values and what the next step will run."""
@@ -37,6 +39,7 @@ class Frame:
     step: int = -2
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class PlannedTask:
     """A task of a step: which node, its path and id, and its input (the state, or a Send's arg)."""

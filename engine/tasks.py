@@ -18,11 +18,13 @@ from engine.errors import GraphInterrupt, InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskRef, Write
 from engine.planning import Frame, PlannedTask, apply_writes
 from engine.types import Command, Interrupt, Send
+from eventstore import slot_init
 
 if TYPE_CHECKING:
     from engine.graph import Branch, StateGraph
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class TaskOutcome:
     """How a task ended: done (writes and routing), interrupted, failed, or rejected (bad output)."""

@@ -23,9 +23,10 @@ from engine.events import (
     TaskFailed,
 )
 from engine.planning import Frame
-from eventstore import EventRecord, decode_event
+from eventstore import EventRecord, decode_event, slot_init
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class CheckpointRecord:
     """A checkpoint event with its place in the log."""
@@ -100,6 +101,7 @@ class Pending:
         return raised[max(raised)] if raised else None
 
 
+@slot_init
 @attrs.frozen(kw_only=True)
 class ThreadView:
     """A thread at one checkpoint: its folded frame and the results recorded since."""

@@ -18,6 +18,7 @@ from eventstore.errors import (
 from eventstore.hashing import GENESIS, chain_hash
 from eventstore.protocol import EventStore
 from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.slot_init import slot_init
 from eventstore.sqlite import SqliteEventStore
 from eventstore.values import decode_value, encode_value, register_class, register_schema_types, register_type
 
@@ -50,4 +51,5 @@ __all__ = [
     "register_schema_types",
     "register_type",
     "register_upcaster",
+    "slot_init",
 ]
