@@ -21,7 +21,7 @@ import orjson
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
 from eventstore.record_hooks import fills_slots, slot_structure_hook
-from eventstore.records import EventRecord, NewEvent
+from eventstore.records import EventRecord, NewEvent, encoded_event
 from eventstore.values import decode_value, encode_value
 
 
@@ -131,6 +131,7 @@ def register_event(cls: type[E], name: str | None = None, version: int = 1) -> t
         _by_name[entry.name] = entry
         _by_class[cls] = entry
         _hooks.pop(entry.name, None)
+        _unstructure_hooks.pop(cls, None)
         _hook_records(cls)
     return cast(type[E], cls)
 
@@ -172,13 +173,18 @@ def encode_event(event: Any) -> NewEvent:
     entry = _by_class.get(type(event))
     if entry is None:
         raise SerializationError(f"{type(event).__qualname__} is not a registered event type")
+    hook = _unstructure_hooks.get(entry.cls)
+    if hook is None:
+        hook = _unstructure_hooks[entry.cls] = converter.get_unstructure_hook(entry.cls)
     try:
-        data = converter.unstructure(event)
+        data = hook(event)
     except SerializationError as exc:
         raise SerializationError(f"{entry.name}: {exc}") from None
-    encoded = NewEvent(type=entry.name, schema_version=entry.version, payload=jsonio.dumps(data))
-    object.__setattr__(encoded, "encoded_by_codec", True)  # orjson's output: the store skips re-parsing it
-    return encoded
+    return encoded_event(entry.name, jsonio.dumps(data), entry.version)
+
+
+_unstructure_hooks: dict[type[Any], Callable[[Any], Any]] = {}
+"""The converter's unstructure hook for each event class, looked up once (every step encodes its events)."""
 
 
 _hooks: dict[str, Callable[[Any, Any], Any]] = {}

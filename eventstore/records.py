@@ -88,6 +88,28 @@ def stored_record(
     return record
 
 
+_NEW_EVENT_SLOTS: tuple[Callable[[NewEvent, Any], None], ...] = tuple(
+    NewEvent.__dict__[field.name].__set__ for field in attrs.fields(NewEvent)
+)
+(_event_type, _event_payload, _event_version, _event_encoded) = _NEW_EVENT_SLOTS
+
+
+def encoded_event(type: str, payload: bytes, schema_version: int) -> NewEvent:
+    """The ``NewEvent`` ``encode_event`` returns: marked ``encoded_by_codec``, its slots set directly.
+
+    For the codec alone: the mark tells the store the payload is the JSON library's
+    own output, which it then does not parse again. A step encodes each of its
+    events, and the keyword ``__init__`` and the mark's ``object.__setattr__`` were
+    a fifth of encoding one.
+    """
+    event: NewEvent = _new_record(NewEvent)
+    _event_type(event, type)
+    _event_payload(event, payload)
+    _event_version(event, schema_version)
+    _event_encoded(event, True)
+    return event
+
+
 class AppendedEvents(Sequence[EventRecord]):
     """The records an append stored, made the first time they are read.
 

@@ -1,4 +1,4 @@
-"""``stored_record`` makes the very record ``EventRecord(...)`` makes, for any field values."""
+"""``stored_record`` and ``encoded_event`` make the very records their classes' constructors make."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventstore.record_hooks import fills_slots
-from eventstore.records import EventRecord, stored_record
+from eventstore.records import EventRecord, NewEvent, encoded_event, stored_record
 
 FIELDS = [field.name for field in attrs.fields(EventRecord)]
 
@@ -57,3 +57,25 @@ def test_the_record_it_makes_is_frozen_like_any_other() -> None:
     record = stored_record("t", 1, 1, "A", 1, b"{}", "0" * 64, 0)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         record.seq = 2  # type: ignore[misc]
+
+
+def test_the_codecs_new_events_take_every_field_but_the_mark_in_field_order() -> None:
+    fields = [field.name for field in attrs.fields(NewEvent)]
+    assert list(inspect.signature(encoded_event).parameters) == [name for name in fields if name != "encoded_by_codec"]
+    assert fields[-1] == "encoded_by_codec"  # the slot ``encoded_event`` sets last
+    assert all(field.validator is None and field.converter is None for field in attrs.fields(NewEvent))
+
+
+@given(type=st.text(min_size=1), payload=st.binary(), schema_version=st.integers(min_value=1))
+def test_a_codec_event_equals_the_constructed_one_and_carries_the_mark(
+    type: str, payload: bytes, schema_version: int
+) -> None:
+    made = encoded_event(type, payload, schema_version)
+    expected = NewEvent(type=type, payload=payload, schema_version=schema_version)
+    assert made == expected
+    assert hash(made) == hash(expected)
+    assert repr(made) == repr(expected)
+    assert made.encoded_by_codec and not expected.encoded_by_codec
+    assert not attrs.evolve(made, payload=payload).encoded_by_codec  # any other way of making one drops the mark
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.encoded_by_codec = False  # type: ignore[misc]
