@@ -1,14 +1,13 @@
 """Event timestamps: stored as integer microseconds since the Unix epoch, shown as ISO-8601 UTC text.
 
 The log stores the integer (8 bytes a row, and the hash covers it exactly); the
-text is made only when someone looks, from a per-second cache, so reading a
+text is made only when someone looks, from a per-second cache of its date and time, so reading a
 long history formats nothing it does not show.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 
 from eventstore.errors import CorruptLogError
@@ -21,9 +20,13 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-@functools.lru_cache(maxsize=4096)
+_TEMPLATES: dict[int, str] = {}
+"""``YYYY-MM-DDTHH:MM:SS.%06d+00:00`` by second since 1970: history formats one timestamp per checkpoint."""
+_TEMPLATES_KEPT = 4096
+
+
 def _second(seconds: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` of a second since 1970, checked once per second (errors are not cached)."""
+    """``YYYY-MM-DDTHH:MM:SS`` of a second since 1970, checked (an out-of-range second is a corrupt log)."""
     try:
         text = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
     except (OverflowError, ValueError):
@@ -35,4 +38,9 @@ def _second(seconds: int) -> str:
 
 def iso_utc(us: int) -> str:
     """``us`` as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, the text ``datetime.isoformat`` gives in UTC."""
-    return f"{_second(us // 1_000_000)}.{us % 1_000_000:06d}+00:00"
+    template = _TEMPLATES.get(us // 1_000_000)
+    if template is None:
+        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[us // 1_000_000] = _second(us // 1_000_000) + ".%06d+00:00"
+    return template % (us % 1_000_000)
