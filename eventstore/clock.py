@@ -1,8 +1,8 @@
 """Event timestamps: stored as integer microseconds since the Unix epoch, shown as ISO-8601 UTC text.
 
 The log stores the integer (8 bytes a row, and the hash covers it exactly); the
-text is made only when someone looks, from a per-second cache of its date and time, so reading a
-long history formats nothing it does not show.
+text is made only when someone looks, from a per-second cache of the date and
+time, so reading a long history formats nothing it does not show.
 """
 
 from __future__ import annotations

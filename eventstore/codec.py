@@ -184,7 +184,11 @@ def encode_event(event: Any) -> NewEvent:
 
 
 _unstructure_hooks: dict[type[Any], Callable[[Any], Any]] = {}
-"""The converter's unstructure hook for each event class, looked up once (every step encodes its events)."""
+"""The converter's unstructure hook for each event class, looked up once (every step encodes its events).
+
+Like the structure hooks in ``_hooks``, it is made on first use: hooks for the
+types inside events are registered on the converter before any event is encoded.
+"""
 
 
 _hooks: dict[str, Callable[[Any, Any], Any]] = {}
