@@ -117,6 +117,7 @@ class CompiledStateGraph:
         self.interrupt_after = interrupt_after
         self.name = name or "LangGraph"
         self.channels = builder.schema.channels
+        self._keys = tuple(self.channels)
         self.join_specs = {j.key: (j.sources, j.target) for j in builder.joins}
         self.router = Router(builder)
         self.replayer = Replayer(self.channels, self.join_specs, builder.schema.initial_values())
@@ -130,7 +131,14 @@ class CompiledStateGraph:
         return self._pool
 
     def output(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """State values as callers see them: every key that has a value, in schema order."""
+        """State values as callers see them: every key that has a value, in schema order.
+
+        A frame holds no ``MISSING`` (a fold stores only written values), so one that
+        holds every key in schema order is copied as it is: the usual case once a
+        thread is going, and each step's values and each history checkpoint pass here.
+        """
+        if tuple(values) == self._keys:
+            return dict(values)
         return {key: value for key in self.channels if (value := values.get(key, MISSING)) is not MISSING}
 
     def _address(self, config: Mapping[str, Any] | None, *, needs_thread: bool = True) -> Address:

@@ -406,3 +406,27 @@ def test_every_task_id_a_snapshot_shows_is_derived_from_its_checkpoint_id_and_pa
     assert sum(task.result is not None for _, task in shown) >= 6  # start, a, b and three workers finished
     for config, task in shown:
         assert task.id == task_id(config["configurable"]["checkpoint_id"], task.path)
+
+
+class ThreeKeys(TypedDict, total=False):
+    a: int
+    b: int
+    c: int
+
+
+def test_values_come_out_in_schema_order_whatever_order_keys_were_first_written(tmp_path: Path) -> None:
+    builder = StateGraph(ThreeKeys)
+    builder.add_node("write_a", lambda state: {"a": 1})
+    builder.add_node("write_b", lambda state: {"b": 2})
+    builder.add_edge(START, "write_a")
+    builder.add_edge("write_a", "write_b")
+    saver = SqliteSaver(tmp_path / "order.db")
+    graph = builder.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    chunks = list(graph.stream({"c": 3}, config, stream_mode="values"))
+    assert [list(chunk) for chunk in chunks] == [["c"], ["a", "c"], ["a", "b", "c"]]
+    assert list(graph.get_state(config).values) == ["a", "b", "c"]
+    history = [list(snapshot.values) for snapshot in graph.get_state_history(config)]
+    assert history == [["a", "b", "c"], ["a", "c"], ["c"], []]
+    reopened = builder.compile(checkpointer=SqliteSaver(tmp_path / "order.db"))  # from the log, not the cache
+    assert [list(snapshot.values) for snapshot in reopened.get_state_history(config)] == history
