@@ -154,3 +154,12 @@ def test_mixed_keyword_only_and_positional_fields_are_refused() -> None:
 
     with pytest.raises(TypeError, match="mixes keyword-only and positional"):
         slot_init(Mixed)
+
+
+def test_a_mutable_class_is_refused_its_own_init_is_quicker() -> None:
+    @attrs.define
+    class Mutable:
+        value: int
+
+    with pytest.raises(TypeError, match="it is not frozen"):
+        slot_init(Mutable)
