@@ -33,7 +33,7 @@ def slot_init(cls: T) -> T:
             f"slot_init cannot be used on {cls.__qualname__}: it needs a slotted attrs class whose __init__ only "
             "stores its arguments (no validators, converters, aliases, init=False fields, pre/post-init or cached hash)"
         )
-    if cls.__setattr__ is object.__setattr__:
+    if vars(object)["__setattr__"] is getattr(cls, "__setattr__"):  # noqa: B009  # mypy: a class, not an instance
         raise TypeError(
             f"slot_init is not for {cls.__qualname__}: it is not frozen, and attrs' own __init__ for a mutable "
             "class assigns attributes directly, which is quicker"
