@@ -28,7 +28,15 @@ from engine.events import (
 from engine.frames import decode_frame, fingerprint
 from engine.planning import NO_JOINS, Frame, barrier, checkpoint_seq, in_path_order
 from engine.views import CheckpointRecord, Pending, ThreadView
-from eventstore import CorruptLogError, EventRecord, EventStore, SnapshotRecord, ThreadNotFound, decode_event
+from eventstore import (
+    CorruptLogError,
+    EventRecord,
+    EventStore,
+    SnapshotRecord,
+    StoredEvent,
+    ThreadNotFound,
+    decode_event,
+)
 
 SPAN_LIMIT = 512
 """The most events one range read spans from a snapshot to the checkpoint it folds to."""
@@ -48,7 +56,7 @@ HISTORY_CHUNK = 64
 HISTORY_WAYPOINTS = 64
 """The most frames one history walk keeps as places to start its later folds when snapshots are few."""
 
-Carried = tuple["CheckpointRecord", Frame, list[EventRecord]]
+Carried = tuple["CheckpointRecord", Frame, list[StoredEvent]]
 """A checkpoint whose frame is known, waiting to be emitted with the chunk holding its parent."""
 
 PastCheckpoint = tuple["CheckpointRecord", Frame, "Pending", "CheckpointRecord | None"]
@@ -367,7 +375,7 @@ class Replayer:
         snapshots: set[int] = set()  # which checkpoints have snapshots, known at and above ``known_down_to``
         known_down_to = None if cache.use_snapshots else 0
         page = 8
-        chunk: list[EventRecord | CheckpointRecord] = []  # newest first, since the carried checkpoint
+        chunk: list[StoredEvent | CheckpointRecord] = []  # newest first, since the carried checkpoint
         carried: Carried | None = None
         # Where snapshots are few, each chunk's fold by path would start from the thread's first
         # event: frames kept along the first such fold let later ones start nearby instead.
@@ -375,7 +383,7 @@ class Replayer:
         emitted = 0  # checkpoints of the chunks emitted so far
         waiting = 0
         least = 0  # checkpoints a chunk holds before a snapshot may end it: none for the first (quick to start)
-        for record in store.read_backward(thread_id, before_seq=before_seq):
+        for record in store.read_payloads_backward(thread_id, before_seq=before_seq):
             if record.type != CHECKPOINT:
                 chunk.append(record)
                 continue
@@ -423,7 +431,7 @@ class Replayer:
         self,
         store: EventStore,
         thread_id: str,
-        chunk: list[EventRecord | CheckpointRecord],
+        chunk: list[StoredEvent | CheckpointRecord],
         carried: Carried | None,
         boundary: tuple[CheckpointRecord, Frame] | None,
         cache: FrameCache,
@@ -438,8 +446,8 @@ class Replayer:
         the chunk's checkpoints and frames go into ``cache``.
         """
         writes: dict[int, Any] = {}
-        checkpoints: list[tuple[CheckpointRecord, list[EventRecord]]] = []  # newest first, with results
-        results: list[EventRecord] = []  # newest first: the results of the next checkpoint the scan meets
+        checkpoints: list[tuple[CheckpointRecord, list[StoredEvent]]] = []  # newest first, with results
+        results: list[StoredEvent] = []  # newest first: the results of the next checkpoint the scan meets
         for record in chunk:
             if isinstance(record, CheckpointRecord):
                 checkpoints.append((record, results))
@@ -583,7 +591,7 @@ _NO_EVENTS: Mapping[int, Any] = MappingProxyType({})
 
 
 def _results_of(
-    checkpoint: CheckpointRecord, after: Iterable[EventRecord], decoded: Mapping[int, Any] = _NO_EVENTS
+    checkpoint: CheckpointRecord, after: Iterable[StoredEvent], decoded: Mapping[int, Any] = _NO_EVENTS
 ) -> Pending:
     """What a checkpoint's step recorded: the events after it, up to the next checkpoint, that name it.
 

@@ -23,7 +23,7 @@ from engine.events import (
     TaskFailed,
 )
 from engine.planning import Frame
-from eventstore import EventRecord, decode_event, slot_init
+from eventstore import StoredEvent, decode_event, slot_init
 
 
 @slot_init
@@ -37,7 +37,7 @@ class CheckpointRecord:
     recorded_at: str
 
     @classmethod
-    def from_record(cls, record: EventRecord, event: CheckpointCommitted | None = None) -> CheckpointRecord:
+    def from_record(cls, record: StoredEvent, event: CheckpointCommitted | None = None) -> CheckpointRecord:
         decoded = event if event is not None else decode_event(record)
         return cls(seq=record.seq, id=decoded.id, event=decoded, recorded_at=record.recorded_at)
 

@@ -17,7 +17,16 @@ from eventstore.errors import (
 )
 from eventstore.hashing import GENESIS, chain_hash
 from eventstore.protocol import EventStore
-from eventstore.records import BrokenLink, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.records import (
+    BrokenLink,
+    EventPayload,
+    EventRecord,
+    NewEvent,
+    SnapshotRecord,
+    StoredEvent,
+    ThreadInfo,
+    VerifyReport,
+)
 from eventstore.slot_init import slot_init
 from eventstore.sqlite import SqliteEventStore
 from eventstore.values import decode_value, encode_value, register_class, register_schema_types, register_type
@@ -27,6 +36,7 @@ __all__ = [
     "BrokenLink",
     "ConcurrencyError",
     "CorruptLogError",
+    "EventPayload",
     "EventRecord",
     "EventStore",
     "EventStoreError",
@@ -36,6 +46,7 @@ __all__ = [
     "SnapshotRecord",
     "SqliteEventStore",
     "StorageError",
+    "StoredEvent",
     "ThreadInfo",
     "ThreadNotFound",
     "Value",

@@ -21,7 +21,7 @@ import orjson
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
 from eventstore.record_hooks import fills_slots, slot_structure_hook
-from eventstore.records import EventRecord, NewEvent, encoded_event
+from eventstore.records import NewEvent, StoredEvent, encoded_event
 from eventstore.values import decode_value, encode_value
 
 
@@ -202,7 +202,7 @@ def _structure_hook(entry: _EventType) -> Callable[[Any, Any], Any]:
     return hook
 
 
-def decode_event(record: EventRecord) -> Any:
+def decode_event(record: StoredEvent) -> Any:
     """Rebuild the typed event of a stored record, upgrading old schema versions first."""
     entry = _by_name.get(record.type)
     if entry is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from eventstore.records import EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
+from eventstore.records import EventPayload, EventRecord, NewEvent, SnapshotRecord, ThreadInfo, VerifyReport
 
 
 @runtime_checkable
@@ -46,6 +46,14 @@ class EventStore(Protocol):
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
         """Yield a thread's events newest first, without reading the rest of the thread."""
+        ...
+
+    def read_payloads_backward(self, thread_id: str, *, before_seq: int | None = None) -> Iterator[EventPayload]:
+        """``read_backward`` as a fold reads it: each event's thread, seq, type, version, payload and time.
+
+        The same events in the same order, without hashes or positions, so a reader
+        that folds a long thread (its history, say) makes less per event.
+        """
         ...
 
     def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[EventRecord]:

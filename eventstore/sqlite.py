@@ -23,6 +23,7 @@ from eventstore.hashing import GENESIS, chain_hash, chain_hashes
 from eventstore.records import (
     AppendedEvents,
     BrokenLink,
+    EventPayload,
     EventRecord,
     NewEvent,
     SnapshotRecord,
@@ -30,7 +31,16 @@ from eventstore.records import (
     VerifyReport,
     stored_record,
 )
-from eventstore.rows import EVENT_COLUMNS, INSERT_ROWS, insert_sql, payload_text, record_of, stored_hash
+from eventstore.rows import (
+    EVENT_COLUMNS,
+    INSERT_ROWS,
+    PAYLOAD_COLUMNS,
+    insert_sql,
+    payload_of,
+    payload_text,
+    record_of,
+    stored_hash,
+)
 from eventstore.schema import check_or_create
 from eventstore.type_codes import TypeCodes
 
@@ -42,6 +52,9 @@ _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, c
 # Read statements are fixed texts (a page size is a parameter, not part of the text), so the
 # connection's statement cache compiles each once; ``_prepare_reads`` compiles them at open.
 _THREAD_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+_PAYLOAD_RANGE_BACKWARD = (
+    f"SELECT {PAYLOAD_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
+)
 _FORWARD_ORDER = " ORDER BY seq LIMIT ?"
 _BACKWARD_ORDER = " ORDER BY seq DESC LIMIT ?"
 _LATEST_SNAPSHOT = (
@@ -53,6 +66,7 @@ _THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_thread
 _HEAD_SEQ = "SELECT max(seq) FROM events WHERE thread_id = ?"
 _PREPARED_READS = (
     (_THREAD_RANGE + _BACKWARD_ORDER, ("", 1, 0, 1)),
+    (_PAYLOAD_RANGE_BACKWARD, ("", 1, 0, 1)),
     (_THREAD_RANGE + _FORWARD_ORDER, ("", 1, 0, 1)),
     (_LATEST_SNAPSHOT, ("", 1, 0)),
     (_SNAPSHOT_SEQS, ("", 1, 0, 1)),
@@ -239,19 +253,35 @@ class SqliteEventStore:
                 raise self._storage_error("read", exc) from exc
 
     def _records(self, rows: list[tuple[Any, ...]]) -> Iterator[EventRecord]:
-        """Rows as records; a type code this store has not seen yet is looked up once (another writer added it)."""
+        """Rows as records (``EVENT_COLUMNS``), each checked as it is reached."""
         names = self._types.names
         for row in rows:
             if row[3] not in names:
-                with self._lock, self._translated("read"):
-                    self._types.reload(self._conn)
-                names = self._types.names
-                if type(row[3]) is int and row[3] not in names:
-                    raise CorruptLogError(
-                        f"event row at position {row[2]!r} has the type code {row[3]}, which names no event "
-                        "type: the row was altered outside ledgergraph"
-                    )
+                names = self._names_with(row[3], f"event row at position {row[2]!r}")
             yield record_of(row, names)
+
+    def _payloads(self, rows: list[tuple[Any, ...]]) -> Iterator[EventPayload]:
+        """Rows as payloads (``PAYLOAD_COLUMNS``), each checked as it is reached."""
+        names = self._types.names
+        for row in rows:
+            if row[2] not in names:
+                names = self._names_with(row[2], f"event row {row[0]!r}#{row[1]!r}")
+            yield payload_of(row, names)
+
+    def _names_with(self, code: object, where: str) -> dict[int, str]:
+        """The type names once more, read again: a code this store has not seen was added by another writer.
+
+        A code that still names no type means the row was altered (a column of the
+        wrong type is left to the row's own checks, which name the column).
+        """
+        with self._lock, self._translated("read"):
+            self._types.reload(self._conn)
+        names = self._types.names
+        if type(code) is int and code not in names:
+            raise CorruptLogError(
+                f"{where} has the type code {code}, which names no event type: the row was altered outside ledgergraph"
+            )
+        return names
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
         rows = self._conn.execute(_THREAD_ROW, (thread_id,)).fetchall()
@@ -550,8 +580,29 @@ class SqliteEventStore:
     def read_backward(
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
-        upper = _NO_END if before_seq is None else before_seq - 1
         type_sql, type_params = self._type_filter(types)
+        sql = _THREAD_RANGE + type_sql + _BACKWARD_ORDER
+        for seg_thread, stop, rows in self._pages_backward(thread_id, before_seq, sql, type_params):
+            if rows and stop == _NO_END and not type_sql and seg_thread == thread_id:
+                head = rows[0]  # the thread's own newest event: its head as of this read
+                if type(head[1]) is int and type(head[6]) is bytes:
+                    self._heads[thread_id] = (head[1], head[6].hex())
+            yield from self._records(rows)
+
+    def read_payloads_backward(self, thread_id: str, *, before_seq: int | None = None) -> Iterator[EventPayload]:
+        for _, _, rows in self._pages_backward(thread_id, before_seq, _PAYLOAD_RANGE_BACKWARD, ()):
+            yield from self._payloads(rows)
+
+    def _pages_backward(
+        self, thread_id: str, before_seq: int | None, sql: str, params: tuple[int, ...]
+    ) -> Iterator[tuple[str, int, list[tuple[Any, ...]]]]:
+        """Pages of a thread's rows newest first: (the thread that stored them, the page's upper bound, rows).
+
+        ``sql`` selects ``seq`` second and takes (thread, lowest seq, highest seq,
+        ``params``, page size). Pages grow from a few rows, so a reader that stops
+        early reads little.
+        """
+        upper = _NO_END if before_seq is None else before_seq - 1
         # A thread's own events all come after its fork point, so the newest ones can be read
         # before its lineage is looked up; the lineage is needed only once they run out.
         segments = self._lineage.get(thread_id) or ((thread_id, 1, _NO_END),)
@@ -562,14 +613,8 @@ class SqliteEventStore:
             seg_thread, lo, hi = segments[index]
             stop = min(hi, upper)
             while stop >= lo:
-                rows = self._query(
-                    _THREAD_RANGE + type_sql + _BACKWARD_ORDER, (seg_thread, lo, stop, *type_params, page)
-                )
-                if rows and stop == _NO_END and not type_sql and seg_thread == thread_id:
-                    head = rows[0]  # the thread's own newest event: its head as of this read
-                    if type(head[1]) is int and type(head[6]) is bytes:
-                        self._heads[thread_id] = (head[1], head[6].hex())
-                yield from self._records(rows)
+                rows = self._query(sql, (seg_thread, lo, stop, *params, page))
+                yield seg_thread, stop, rows
                 if len(rows) < page:
                     break
                 stop = rows[-1][1] - 1

@@ -19,6 +19,7 @@ import pytest
 from eventstore import (
     GENESIS,
     ConcurrencyError,
+    EventPayload,
     EventRecord,
     EventStore,
     NewEvent,
@@ -48,6 +49,13 @@ def events(n: int, type: str = "Happened", start: int = 1) -> list[NewEvent]:
 
 def seqs(records: Iterator[EventRecord] | list[EventRecord]) -> list[int]:
     return [r.seq for r in records]
+
+
+def as_payload(record: EventRecord) -> EventPayload:
+    """What ``read_payloads_backward`` gives for a record ``read_backward`` gives."""
+    return EventPayload(
+        record.thread_id, record.seq, record.type, record.schema_version, record.payload, record.recorded_at_us
+    )
 
 
 def payload_numbers(records: Iterator[EventRecord] | list[EventRecord]) -> list[int]:
@@ -302,6 +310,25 @@ class EventStoreContract(abc.ABC):
         store.append("t", events(4), expected_seq=0)
         assert list(store.read_backward("t")) == list(reversed(list(store.read("t"))))
 
+    def test_payloads_backward_are_read_backwards_records_without_hash_or_position(self, store: EventStore) -> None:
+        store.append("t", [event("A"), event("B"), event("A"), event("B"), event("A")], expected_seq=0)
+        for before in (None, 6, 4, 2, 1):
+            records = list(store.read_backward("t", before_seq=before))
+            assert list(store.read_payloads_backward("t", before_seq=before)) == [as_payload(r) for r in records]
+
+    def test_a_payload_reads_like_its_record(self, store: EventStore) -> None:
+        store.append("t", [encode_event(Deposited(amount=3, memo="m"))], expected_seq=0)
+        (record,) = store.read_backward("t")
+        (payload,) = store.read_payloads_backward("t")
+        assert payload.recorded_at == record.recorded_at
+        assert decode_event(payload) == decode_event(record) == Deposited(amount=3, memo="m")
+
+    def test_payloads_backward_cross_pages_and_an_unknown_thread_is_not_found(self, store: EventStore) -> None:
+        store.append("t", events(2100), expected_seq=0)
+        assert [p.seq for p in store.read_payloads_backward("t")] == list(range(2100, 0, -1))
+        with pytest.raises(ThreadNotFound):
+            list(store.read_payloads_backward("ghost"))
+
     def test_reads_cross_page_boundaries(self, store: EventStore) -> None:
         store.append("t", events(2100), expected_seq=0)
         store.append("t", [event("Rare")], expected_seq=2100)
@@ -400,6 +427,7 @@ class EventStoreContract(abc.ABC):
         assert payload_numbers(records) == [1, 2, 3, 20, 30]
         assert seqs(store.read_backward("c", before_seq=5)) == [4, 3, 2, 1]
         assert seqs(store.read("c", from_seq=2, to_seq=4)) == [2, 3, 4]
+        assert list(store.read_payloads_backward("c")) == [as_payload(r) for r in reversed(records)]
         assert store.verify("c").ok
         assert store.verify("c").events_checked == 5
 
@@ -429,6 +457,12 @@ class EventStoreContract(abc.ABC):
         store.append("f", [event("A"), event("B")], expected_seq=2)
         assert [(r.thread_id, r.seq) for r in store.read("f", types=["A"])] == [("p", 1), ("f", 3)]
         assert [(r.thread_id, r.seq) for r in store.read_backward("f", types=["B"])] == [("f", 4), ("p", 2)]
+        assert list(store.read_payloads_backward("f")) == [as_payload(r) for r in store.read_backward("f")]
+        assert [(p.thread_id, p.seq) for p in store.read_payloads_backward("f", before_seq=4)] == [
+            ("f", 3),
+            ("p", 2),
+            ("p", 1),
+        ]
 
     def test_a_fork_expects_its_fork_point_as_its_first_head(self, store: EventStore) -> None:
         store.append("p", events(3), expected_seq=0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import ConcurrencyError, NewEvent, SchemaError, SqliteEventStore, chain_hash
+from eventstore import ConcurrencyError, CorruptLogError, NewEvent, SchemaError, SqliteEventStore, chain_hash
 from tests import rawsql
 from tests.eventstore.contract import event, events, seqs
 from tests.rawsql import type_code
@@ -453,3 +453,40 @@ def test_a_records_timestamp_reads_as_iso_8601_utc_text(store: SqliteEventStore)
     assert shown.tzinfo == dt.UTC
     assert shown == dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=record.recorded_at_us)
     assert abs(shown - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+# -- reading payloads -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("recorded_at", "'yesterday'"), ("recorded_at", "X'00'"), ("schema_version", "1.5"), ("type", "'A'")],
+)  # (SQLite's column affinities turn numbers into text in ``payload`` and numeric text into integers in ``seq``)
+def test_a_payload_read_names_the_event_and_a_column_holding_a_type_ledgergraph_never_writes(
+    store: SqliteEventStore, path: Path, column: str, value: str
+) -> None:
+    store.append("t", events(3), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute(f"UPDATE events SET {column} = {value} WHERE thread_id = 't' AND seq = 2")
+    payloads = store.read_payloads_backward("t")
+    assert next(payloads).seq == 3  # the rows before the altered one read as they are
+    with pytest.raises(CorruptLogError, match=f"event row 't'#.* has a .* in column '{column}'"):
+        next(payloads)
+
+
+def test_a_payload_read_reports_a_type_code_that_names_no_type(store: SqliteEventStore, path: Path) -> None:
+    store.append("t", events(2), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute("UPDATE events SET type = 99 WHERE thread_id = 't' AND seq = 1")
+    with pytest.raises(CorruptLogError, match="event row 't'#1 has the type code 99, which names no event type"):
+        list(store.read_payloads_backward("t"))
+
+
+def test_a_payload_read_knows_an_event_type_another_writer_added(store: SqliteEventStore, path: Path) -> None:
+    store.append("t", events(1), expected_seq=0)
+    assert [p.type for p in store.read_payloads_backward("t")] == ["Happened"]
+    with SqliteEventStore(path) as other:
+        other.append("t", [event("Brand new")], expected_seq=1)
+    assert [p.type for p in store.read_payloads_backward("t")] == ["Brand new", "Happened"]

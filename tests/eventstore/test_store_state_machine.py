@@ -185,6 +185,16 @@ class EventStoreMachine(RuleBasedStateMachine):
         assert as_model(list(self.store.read_backward(thread_id, before_seq=before, types=types))) == expected[::-1]
 
     @precondition(lambda self: self.model.threads)
+    @rule(data=st.data(), before=st.none() | st.integers(1, 15))
+    def read_payloads_backward(self, data: st.DataObject, before: int | None) -> None:
+        thread_id = self._pick_thread(data)
+        payloads = list(self.store.read_payloads_backward(thread_id, before_seq=before))
+        records = list(self.store.read_backward(thread_id, before_seq=before))
+        assert [(p.thread_id, p.seq, p.type, p.schema_version, p.payload, p.recorded_at_us) for p in payloads] == [
+            (r.thread_id, r.seq, r.type, r.schema_version, r.payload, r.recorded_at_us) for r in records
+        ]
+
+    @precondition(lambda self: self.model.threads)
     @rule(data=st.data(), at_most=st.none() | st.integers(0, 15))
     def latest_snapshot(self, data: st.DataObject, at_most: int | None) -> None:
         thread_id = self._pick_thread(data)
