@@ -98,6 +98,8 @@ def _variadic_tuple_hook(annotation: Any) -> Callable[[Any, Any], tuple[Any, ...
     def items(data: Any, _: Any) -> tuple[Any, ...]:
         if type(data) is not list:
             raise CorruptLogError(f"expected a list, found {data!r:.80}")
+        if len(data) == 1:  # a step's one write, say: no comprehension to call
+            return (item_hook(data[0], item_type),)
         return tuple([item_hook(item, item_type) for item in data])
 
     return items
