@@ -456,7 +456,7 @@ class Replayer:
             results.append(record)
             if record.type in WRITE_EVENTS:
                 writes[record.seq] = decode_event(record)
-        by_seq = {checkpoint.seq: checkpoint for checkpoint, _ in checkpoints}
+        by_seq: dict[int | None, CheckpointRecord] = {c.seq: c for c, _ in checkpoints}  # a None parent is no key
         if boundary is not None:
             by_seq[boundary[0].seq] = boundary[0]
         if keep:
@@ -467,10 +467,20 @@ class Replayer:
             frames = self._fold_span(thread_id, (boundary[0].seq, boundary[1]), ascending, writes, cache, keep=keep)
         if carried is not None:
             checkpoint, frame, after = carried
-            yield checkpoint, frame, _results_of(checkpoint, reversed(after), writes), by_seq.get(_parent(checkpoint))
+            yield (
+                checkpoint,
+                frame,
+                _results_of(checkpoint, reversed(after), writes),
+                by_seq.get(checkpoint.event.parent_seq),
+            )
         for checkpoint, after in checkpoints:
             frame = frames.get(checkpoint.seq) or self.frame_at(store, thread_id, checkpoint, cache, writes)
-            yield checkpoint, frame, _results_of(checkpoint, reversed(after), writes), by_seq.get(_parent(checkpoint))
+            yield (
+                checkpoint,
+                frame,
+                _results_of(checkpoint, reversed(after), writes),
+                by_seq.get(checkpoint.event.parent_seq),
+            )
         if boundary is None:
             return None
         return (boundary[0], boundary[1], results)
@@ -570,11 +580,6 @@ def _write_event(writes: Mapping[int, Any], seq: int, checkpoint: CheckpointComm
             f"checkpoint {checkpoint.id} applies event {seq}, which is not a write event of this thread"
         )
     return event
-
-
-def _parent(checkpoint: CheckpointRecord) -> int:
-    parent_seq = checkpoint.event.parent_seq
-    return -1 if parent_seq is None else parent_seq
 
 
 def _range_then_rest(store: EventStore, thread_id: str, start: int, stop: int) -> Iterator[EventRecord]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidUpdateError, TaskError
-from engine.events import InterruptRaised
+from engine.events import InterruptRaised, TaskCompleted
 from engine.planning import Frame, plan_slots
 from engine.types import Interrupt, PregelTask, StateSnapshot
 from engine.views import CheckpointRecord, Pending, ThreadView
@@ -17,6 +17,14 @@ if TYPE_CHECKING:
 _make = tuple.__new__
 """A named tuple from all its fields, in order: its own ``__new__`` is a Python function, and history makes two
 of these per checkpoint (half the cost of calling the class)."""
+
+
+def _result(completed: TaskCompleted) -> dict[str, Any]:
+    """A finished task's writes as ``PregelTask.result`` shows them."""
+    writes = completed.writes
+    if len(writes) == 1:  # most tasks write one key: no comprehension to call
+        return {writes[0].key: writes[0].value}
+    return {write.key: write.value for write in writes}
 
 
 def checkpoint_config(thread_id: str, checkpoint_id: str) -> dict[str, Any]:
@@ -102,7 +110,7 @@ def snapshot_at(
                     TaskError(failed.error_type, failed.error_message) if failed is not None else None,
                     task_interrupts,
                     None,
-                    {w.key: w.value for w in completed[1].writes} if completed is not None else None,
+                    _result(completed[1]) if completed is not None else None,
                 ),
             )
         )
