@@ -206,9 +206,10 @@ def _structure_hook(entry: _EventType) -> Callable[[Any, Any], Any]:
 
 def decode_event(record: StoredEvent) -> Any:
     """Rebuild the typed event of a stored record, upgrading old schema versions first."""
-    entry = _by_name.get(record.type)
+    kind = record.type
+    entry = _by_name.get(kind)
     if entry is None:
-        raise CorruptLogError(f"event {record.thread_id}#{record.seq} has unknown type {record.type!r}")
+        raise CorruptLogError(f"event {record.thread_id}#{record.seq} has unknown type {kind!r}")
     try:
         data = orjson.loads(record.payload)  # jsonio.loads, inlined: one call less per event read
     except orjson.JSONDecodeError as exc:
@@ -236,7 +237,7 @@ def decode_event(record: StoredEvent) -> Any:
             raise CorruptLogError(f"the upcaster of {record.type!r} from version {version} did not return a dict")
         version += 1
     try:
-        return (_hooks.get(record.type) or _structure_hook(entry))(data, entry.cls)
+        return (_hooks.get(kind) or _structure_hook(entry))(data, entry.cls)
     except SerializationError:
         raise
     except CorruptLogError as exc:
