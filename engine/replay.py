@@ -105,6 +105,11 @@ class Replayer:
             )
         if event.source == "fork":
             return attrs.evolve(frame, step=event.step)
+        if len(event.applied) == 1:  # one task's writes (most steps): no commands, nothing to clear
+            item = _write_event(writes, event.applied[0], event)
+            if type(item) is TaskCompleted:
+                update = (item.writes, item.routing, item.task.name)
+                return barrier(frame, self.channels, self.joins, (update,), consume=True, step=event.step)
         updates: list[tuple[tuple[Write, ...], Routing, str]] = []
         commands: list[StateUpdated] = []
         clear = False
