@@ -7,6 +7,7 @@ only the types ledgergraph writes, and the payload check before a write.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from eventstore import jsonio
@@ -60,19 +61,29 @@ def record_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventRecord:
     return stored_record(thread_id, seq, position, type_names[code], version, payload, digest.hex(), at)
 
 
-def payload_of(row: tuple[Any, ...], type_names: dict[int, str]) -> EventPayload:
-    """A row read with ``PAYLOAD_COLUMNS`` as an ``EventPayload``, after the same identity checks as ``record_of``."""
-    thread_id, seq, code, version, payload, at = row
-    if (
-        type(payload) is not bytes
-        or type(seq) is not int
-        or type(at) is not int
-        or type(thread_id) is not str
-        or type(code) is not int
-        or type(version) is not int
-    ):
-        _check_columns(row, _PAYLOAD_COLUMN_TYPES, _PAYLOAD_COLUMN_NAMES, f"event row {thread_id!r}#{seq!r}")
-    return _new_payload(EventPayload, (thread_id, seq, type_names[code], version, payload, at))
+def payloads_of(
+    rows: list[tuple[Any, ...]], type_names: dict[int, str], names_with: Callable[[object, str], dict[int, str]]
+) -> Iterator[EventPayload]:
+    """Rows read with ``PAYLOAD_COLUMNS`` as ``EventPayload``s, each checked as ``record_of`` checks a row.
+
+    ``names_with(code, where)`` gives the type names again when a row's code is not
+    in ``type_names`` (another writer added a type), or raises if none names it.
+    One generator for a page, not a call per row: history reads every event.
+    """
+    for row in rows:
+        thread_id, seq, code, version, payload, at = row
+        if code not in type_names:
+            type_names = names_with(code, f"event row {thread_id!r}#{seq!r}")
+        if (
+            type(payload) is not bytes
+            or type(seq) is not int
+            or type(at) is not int
+            or type(thread_id) is not str
+            or type(code) is not int
+            or type(version) is not int
+        ):
+            _check_columns(row, _PAYLOAD_COLUMN_TYPES, _PAYLOAD_COLUMN_NAMES, f"event row {thread_id!r}#{seq!r}")
+        yield _new_payload(EventPayload, (thread_id, seq, type_names[code], version, payload, at))
 
 
 def _check_row(row: tuple[Any, ...]) -> None:

@@ -36,8 +36,8 @@ from eventstore.rows import (
     INSERT_ROWS,
     PAYLOAD_COLUMNS,
     insert_sql,
-    payload_of,
     payload_text,
+    payloads_of,
     record_of,
     stored_hash,
 )
@@ -259,14 +259,6 @@ class SqliteEventStore:
             if row[3] not in names:
                 names = self._names_with(row[3], f"event row at position {row[2]!r}")
             yield record_of(row, names)
-
-    def _payloads(self, rows: list[tuple[Any, ...]]) -> Iterator[EventPayload]:
-        """Rows as payloads (``PAYLOAD_COLUMNS``), each checked as it is reached."""
-        names = self._types.names
-        for row in rows:
-            if row[2] not in names:
-                names = self._names_with(row[2], f"event row {row[0]!r}#{row[1]!r}")
-            yield payload_of(row, names)
 
     def _names_with(self, code: object, where: str) -> dict[int, str]:
         """The type names once more, read again: a code this store has not seen was added by another writer.
@@ -591,7 +583,7 @@ class SqliteEventStore:
 
     def read_payloads_backward(self, thread_id: str, *, before_seq: int | None = None) -> Iterator[EventPayload]:
         for _, _, rows in self._pages_backward(thread_id, before_seq, _PAYLOAD_RANGE_BACKWARD, ()):
-            yield from self._payloads(rows)
+            yield from payloads_of(rows, self._types.names, self._names_with)
 
     def _pages_backward(
         self, thread_id: str, before_seq: int | None, sql: str, params: tuple[int, ...]
