@@ -74,7 +74,7 @@ def payloads_of(
         thread_id, seq, code, version, payload, at = row
         if code not in type_names:
             type_names = names_with(code, f"event row {thread_id!r}#{seq!r}")
-        if (
+        if (  # ``record_of``'s checks for these columns: identity tests beat comparing a tuple of types
             type(payload) is not bytes
             or type(seq) is not int
             or type(at) is not int
