@@ -7,11 +7,12 @@ only the types ledgergraph writes, and the payload check before a write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
+from eventstore.hashing import chain_hashes
 from eventstore.records import EventPayload, EventRecord, NewEvent, stored_record
 
 EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
@@ -31,6 +32,32 @@ def insert_sql(count: int) -> str:
             f"INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
         )
     return sql
+
+
+def new_rows(
+    thread_id: str,
+    head: int,
+    previous: str,
+    events: Sequence[NewEvent],
+    texts: list[str],
+    codes: dict[str, int],
+    now: int,
+) -> list[tuple[Any, ...]]:
+    """The rows of ``events`` appended after ``head`` (whose hash is ``previous``), in ``insert_sql``'s order.
+
+    ``texts`` are the payloads as stored and ``codes`` the type codes; a row's hash is its sixth column.
+    """
+    hashes = chain_hashes(
+        previous=previous,
+        thread_id=thread_id,
+        first_seq=head + 1,
+        recorded_at_us=now,
+        events=[(event.type, event.schema_version, event.payload) for event in events],
+    )
+    return [
+        (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
+        for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
+    ]
 
 
 _COLUMN_TYPES: tuple[type, ...] = (str, int, int, int, int, bytes, bytes, int)

@@ -8,21 +8,20 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from eventstore import faults
+from eventstore.chain_walk import walk_chain
 from eventstore.clock import now_us
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
-    EventStoreError,
     StorageError,
     ThreadNotFound,
 )
-from eventstore.hashing import GENESIS, chain_hash, chain_hashes
+from eventstore.hashing import GENESIS
 from eventstore.records import (
     AppendedEvents,
-    BrokenLink,
     EventPayload,
     EventRecord,
     NewEvent,
@@ -36,12 +35,13 @@ from eventstore.rows import (
     INSERT_ROWS,
     PAYLOAD_COLUMNS,
     insert_sql,
+    new_rows,
     payload_text,
     payloads_of,
     record_of,
     stored_hash,
 )
-from eventstore.schema import check_or_create
+from eventstore.sqlite_connection import Synchronous, WriteTransaction, open_connection, storage_error
 from eventstore.type_codes import TypeCodes
 
 PAGE = 1000
@@ -50,7 +50,7 @@ FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint
 _INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
 
 # Read statements are fixed texts (a page size is a parameter, not part of the text), so the
-# connection's statement cache compiles each once; ``_prepare_reads`` compiles them at open.
+# connection's statement cache compiles each once; ``_prepare`` compiles them at open.
 _THREAD_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
 _PAYLOAD_RANGE_BACKWARD = (
     f"SELECT {PAYLOAD_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
@@ -75,82 +75,9 @@ _PREPARED_READS = (
 )
 """The statements that start a read of a thread, each with parameters that match no row."""
 
-Synchronous = Literal["NORMAL", "FULL"]
-
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _rows(
-    thread_id: str,
-    head: int,
-    previous: str,
-    events: Sequence[NewEvent],
-    texts: list[str],
-    codes: dict[str, int],
-    now: int,
-) -> list[tuple[Any, ...]]:
-    """The rows of events appended after ``head`` (whose hash is ``previous``); a row's hash is its sixth column."""
-    hashes = chain_hashes(
-        previous=previous,
-        thread_id=thread_id,
-        first_seq=head + 1,
-        recorded_at_us=now,
-        events=[(event.type, event.schema_version, event.payload) for event in events],
-    )
-    return [
-        (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
-        for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
-    ]
-
-
-class _WriteTransaction:
-    """``with store._write(what) as conn``: ``BEGIN IMMEDIATE`` .. ``COMMIT``, rolled back on any error.
-
-    A class rather than a generator-based context manager: every append passes here.
-    Backend errors become ``StorageError``; the store's lock is held throughout.
-    """
-
-    __slots__ = ("store", "what")
-
-    def __init__(self, store: SqliteEventStore, what: str) -> None:
-        self.store = store
-        self.what = what
-
-    def __enter__(self) -> sqlite3.Connection:
-        store = self.store
-        store._lock.acquire()
-        try:
-            store._conn.execute("BEGIN IMMEDIATE")
-        except BaseException as exc:
-            store._lock.release()
-            if isinstance(exc, sqlite3.Error):
-                raise store._storage_error(self.what, exc) from exc
-            raise
-        return store._conn
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
-        store, conn = self.store, self.store._conn
-        try:
-            if error is None:
-                try:
-                    faults.hit("store.before_commit")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            elif conn.in_transaction:
-                conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise store._storage_error(self.what, exc) from exc
-        finally:
-            store._lock.release()
-        if error is None:
-            faults.hit("store.after_commit")
-        elif isinstance(error, sqlite3.Error):
-            raise store._storage_error(self.what, error) from error
 
 
 # One segment of a thread's lineage: events ``lo..hi`` (inclusive) stored under ``thread_id``.
@@ -185,50 +112,23 @@ class SqliteEventStore:
         # (thread_id, seq) index refuses the first row and the append is a ConcurrencyError.
         self._heads: dict[str, tuple[int, str]] = {}
         self._types = TypeCodes()
-        if isinstance(path, sqlite3.Connection):
-            # A caller's connection: we manage transactions ourselves, so it runs in autocommit mode.
-            self._conn = path
-            self._conn.isolation_level = None
-            self.path = _connection_path(path)
-        else:
-            self.path = str(path)
-            try:
-                # Room for the prepared reads beside an INSERT text per batch size (up to INSERT_ROWS).
-                self._conn = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, cached_statements=256
-                )
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot open {self.path!r}: {exc}") from None
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            if tracer is not None:
-                self._conn.set_trace_callback(tracer)
-            check_or_create(self._conn, repr(self.path))
-            if self.path not in (":memory:", ""):
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._types.reload(self._conn)
-            self._prepare_reads()
-        except EventStoreError:
-            self._conn.close()
-            raise
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise StorageError(f"cannot open {self.path!r}: {exc}") from None
+        self._conn, self.path = open_connection(
+            path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, tracer=tracer, prepare=self._prepare
+        )
 
     # -- plumbing ---------------------------------------------------------------
 
-    def _prepare_reads(self) -> None:
-        """Compile the statements every thread read starts with, once, while the store opens.
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Read the type codes and compile the statements every thread read starts with, while the store opens.
 
         Compiling (parsing and planning) a statement is most of what a read's first query
         costs, and Python's ``sqlite3`` compiles only on first use: running each over an
         empty range puts it in the connection's statement cache, so the first
         ``get_state`` after opening costs what later ones do.
         """
+        self._types.reload(conn)
         for sql, params in _PREPARED_READS:
-            self._conn.execute(sql, params).fetchall()
+            conn.execute(sql, params).fetchall()
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
@@ -239,11 +139,11 @@ class SqliteEventStore:
             raise self._storage_error(what, exc) from exc
 
     def _storage_error(self, what: str, exc: sqlite3.Error) -> StorageError:
-        return StorageError(f"{what} failed on {self.path!r}: {_explain(exc)}")
+        return storage_error(what, self.path, exc)
 
-    def _write(self, what: str) -> _WriteTransaction:
+    def _write(self, what: str) -> WriteTransaction:
         """One write transaction holding SQLite's write lock from its first statement."""
-        return _WriteTransaction(self, what)
+        return WriteTransaction(self._conn, self._lock, what, self.path)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:  # every read passes here: translated inline, without a context manager's cost
@@ -300,6 +200,10 @@ class SqliteEventStore:
         result = tuple(segments)
         self._lineage[thread_id] = result
         return result
+
+    def _stored_in(self, thread_id: str) -> Callable[[int], str]:
+        """Which thread stores a given event of ``thread_id`` (itself, for an event past its head)."""
+        return lambda seq: _stored_under(self._segments(thread_id), seq) or thread_id
 
     def _head_in(self, conn: sqlite3.Connection, thread_id: str, segments: tuple[Segment, ...]) -> int:
         (own,) = conn.execute(_HEAD_SEQ, (thread_id,)).fetchone()
@@ -378,7 +282,7 @@ class SqliteEventStore:
                 head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
-            rows = _rows(thread_id, head, previous, events, texts, codes, now)
+            rows = new_rows(thread_id, head, previous, events, texts, codes, now)
             try:
                 for start in range(0, len(rows), INSERT_ROWS):
                     chunk = rows[start : start + INSERT_ROWS]
@@ -404,7 +308,7 @@ class SqliteEventStore:
         SQLite commits a lone statement atomically. The unique ``(thread_id, seq)``
         index refuses it if another writer appended first; the head is read only then.
         """
-        rows = _rows(thread_id, head[0], head[1], events, texts, codes, now_us())
+        rows = new_rows(thread_id, head[0], head[1], events, texts, codes, now_us())
         with self._lock:
             faults.hit("store.before_commit")
             try:
@@ -637,7 +541,7 @@ class SqliteEventStore:
 
     def write_snapshot(self, thread_id: str, seq: int, payload: bytes) -> None:
         segments = self._segments(thread_id)
-        owner = next((t for t, lo, hi in segments if lo <= seq <= hi), None)
+        owner = _stored_under(segments, seq)
         if owner is None:
             raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
         with self._write("snapshot") as conn:
@@ -698,64 +602,10 @@ class SqliteEventStore:
             segments = self._segments(thread_id)
             with self._lock, self._translated("verify"):
                 previous = self._hash_at(self._conn, segments, from_seq - 1)
-        expected_seq = from_seq
-        checked = 0
         records = self.read(thread_id, from_seq=from_seq)
-        while True:
-            try:
-                record = next(records, None)
-            except CorruptLogError as exc:
-                stored_in = next((t for t, lo, hi in self._segments(thread_id) if lo <= expected_seq <= hi), thread_id)
-                return VerifyReport(
-                    thread_id=thread_id,
-                    events_checked=checked,
-                    broken=BrokenLink(
-                        thread_id=stored_in,
-                        seq=expected_seq,
-                        expected="a well-formed row",
-                        found=str(exc),
-                        reason="the stored row cannot be read as an event",
-                    ),
-                )
-            if record is None:
-                break
-            if record.seq != expected_seq:
-                return VerifyReport(
-                    thread_id=thread_id,
-                    events_checked=checked,
-                    broken=BrokenLink(
-                        thread_id=record.thread_id,
-                        seq=expected_seq,
-                        expected=f"event {expected_seq}",
-                        found=f"event {record.seq}",
-                        reason="an event is missing from the sequence",
-                    ),
-                )
-            digest = chain_hash(
-                previous=previous,
-                thread_id=record.thread_id,
-                seq=record.seq,
-                type=record.type,
-                schema_version=record.schema_version,
-                recorded_at_us=record.recorded_at_us,
-                payload=record.payload,
-            )
-            if digest != record.hash:
-                return VerifyReport(
-                    thread_id=thread_id,
-                    events_checked=checked,
-                    broken=BrokenLink(
-                        thread_id=record.thread_id,
-                        seq=record.seq,
-                        expected=digest,
-                        found=record.hash,
-                        reason="the stored hash does not match the event's content and its predecessor",
-                    ),
-                )
-            previous = record.hash
-            expected_seq += 1
-            checked += 1
-        return VerifyReport(thread_id=thread_id, events_checked=checked)
+        return walk_chain(
+            thread_id, records, previous=previous, from_seq=from_seq, stored_in=self._stored_in(thread_id)
+        )
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -773,26 +623,5 @@ class SqliteEventStore:
         return f"SqliteEventStore({self.path!r})"
 
 
-_EXPLANATIONS = (
-    ("database or disk is full", "the disk (or the database's max_page_count) is full; nothing was written"),
-    ("readonly", "the database file is read-only; nothing was written"),
-    ("database is locked", "another connection held the write lock for longer than busy_timeout; nothing was written"),
-    ("disk i/o error", "the operating system reported an I/O error; nothing was written"),
-)
-
-
-def _explain(exc: sqlite3.Error) -> str:
-    """SQLite's message, with what it means for the log when it is a known resource fault."""
-    message = str(exc)
-    lowered = message.lower()
-    for needle, meaning in _EXPLANATIONS:
-        if needle in lowered:
-            return f"{message} ({meaning})"
-    return message
-
-
-def _connection_path(conn: sqlite3.Connection) -> str:
-    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return str(file) or ":memory:"
-    return ":memory:"
+def _stored_under(segments: tuple[Segment, ...], seq: int) -> str | None:
+    return next((seg_thread for seg_thread, lo, hi in segments if lo <= seq <= hi), None)

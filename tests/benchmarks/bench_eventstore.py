@@ -32,7 +32,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without installing
 
 from eventstore import NewEvent, SqliteEventStore
-from eventstore.sqlite import Synchronous
+from eventstore.sqlite_connection import Synchronous
 
 Superstep = list[NewEvent]
 
