@@ -18,6 +18,7 @@ from engine.checkpointer import InMemorySaver, SqliteSaver
 from engine.constants import DEFAULT_RECURSION_LIMIT, END, INTERRUPT_KEY, START
 from engine.errors import InvalidUpdateError
 from engine.events import CHECKPOINT, CheckpointCommitted, Routing, StateUpdated, TaskCompleted, Write
+from engine.history_walk import walk_history
 from engine.loop import Invocation
 from engine.planning import in_path_order, new_checkpoint_id, next_names
 from engine.replay import Replayer, resolve_checkpoint
@@ -362,8 +363,8 @@ class CompiledStateGraph:
         yielded = 0
         cache = settings.saver.frames(self)
         thread_id = settings.thread_id
-        for checkpoint, frame, pending, parent in self.replayer.history(
-            store, thread_id, before_seq=before_seq, cache=cache
+        for checkpoint, frame, pending, parent in walk_history(
+            self.replayer, store, thread_id, before_seq=before_seq, cache=cache
         ):
             metadata = checkpoint_metadata(checkpoint)
             if filters and any(key not in metadata or metadata[key] != value for key, value in filters.items()):

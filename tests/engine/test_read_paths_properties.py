@@ -15,7 +15,7 @@ from unittest import mock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import CompiledStateGraph, SqliteSaver, replay
+from engine import CompiledStateGraph, SqliteSaver, history_walk, replay
 from tests.engine.test_time_travel_properties import Recorder, apply_travel_op, build, database, settle, thread
 from tests.strategies import TravelGraphSpec, travel_graph_specs, travel_inputs, travel_ops
 
@@ -52,7 +52,7 @@ def test_history_and_get_state_agree_whatever_they_fold_from(
         for thread_id in threads:
             expected = warm[thread_id]
             assert list(fresh().get_state_history(thread(thread_id))) == expected
-            with mock.patch.object(replay, "HISTORY_CHUNK", 1):
+            with mock.patch.object(history_walk, "HISTORY_CHUNK", 1):
                 assert list(fresh().get_state_history(thread(thread_id))) == expected
             for snapshot in expected:
                 assert fresh().get_state(snapshot.config) == snapshot
@@ -65,7 +65,7 @@ def test_history_and_get_state_agree_whatever_they_fold_from(
             assert list(fresh().get_state_history(thread(thread_id))) == warm[thread_id]
             for snapshot in warm[thread_id][::3]:
                 assert fresh().get_state(snapshot.config) == snapshot
-            with mock.patch.object(replay, "FOLD_WINDOW", 2), mock.patch.object(replay, "HISTORY_CHUNK", 1):
+            with mock.patch.object(replay, "FOLD_WINDOW", 2), mock.patch.object(history_walk, "HISTORY_CHUNK", 1):
                 assert list(fresh().get_state_history(thread(thread_id))) == warm[thread_id]
                 with mock.patch.object(replay, "HISTORY_WAYPOINTS", 2):  # thinned at every third waypoint
                     assert list(fresh().get_state_history(thread(thread_id))) == warm[thread_id]
