@@ -13,9 +13,12 @@ Each variant adds one change to the one above it:
 - as written: ledgergraph's own file;
 - copied unchanged: the copy itself (checks the copy adds nothing);
 - writes as [key, value] pairs instead of {"key": ..., "value": ...};
-- no task id in a task's result (it can be derived from the checkpoint id and the task's path);
+- short word keys and a flatter layout, every fact kept
+  ({"from":7,"task":"<id>","node":"grow","writes":[...],"triggers":[...],"ms":0.01});
+- no task id in a task's result (it can be derived from the checkpoint's id and the
+  task's path, so the record no longer stands alone);
 - an integer thread key in place of the thread id text (here the thread id is only "big");
-- one-letter payload keys ({"c":7,"t":...} in place of {"checkpoint_seq":7,"task":...});
+- one-letter payload keys in place of the word keys ({"c":7,"t":...});
 - no snapshots (every read folds from the thread's start).
 
 It is an experiment on copies, not a format ledgergraph writes.
@@ -40,16 +43,14 @@ Payload = dict[str, Any]
 Rewrite = Callable[[str, Payload], Payload]
 
 SHORT_KEYS = {
-    "checkpoint_seq": "c",
-    "task": "t",
+    "from": "f",
+    "node": "o",
     "writes": "w",
-    "routing": "r",
-    "duration_ms": "d",
     "triggers": "g",
+    "ms": "d",
     "id": "i",
-    "name": "m",
     "step": "s",
-    "parent_seq": "p",
+    "parent": "p",
     "applied": "a",
     "next": "n",
 }
@@ -87,21 +88,32 @@ def pairs(kind: str, payload: Payload) -> Payload:
     return payload
 
 
+WORD_KEYS = {"checkpoint_seq": "from", "parent_seq": "parent", "duration_ms": "ms"}
+
+
+def word_keys(kind: str, payload: Payload) -> Payload:
+    """Still words, fewer bytes: the task's id and name as "task" and "node", routing's fields at the top level."""
+    flat: Payload = {}
+    for key, value in pairs(kind, payload).items():
+        if key == "task":
+            flat["task"] = value["id"]
+            flat["node"] = value["name"]
+        elif key == "routing":
+            flat.update(value)
+        else:
+            flat[WORD_KEYS.get(key, key)] = value
+    return flat
+
+
 def no_task_id(kind: str, payload: Payload) -> Payload:
-    payload = pairs(kind, payload)
+    flat = word_keys(kind, payload)
     if kind == "TaskCompleted":
-        return {**payload, "task": {"name": payload["task"]["name"]}}
-    return payload
+        del flat["task"]
+    return flat
 
 
 def one_letter_keys(kind: str, payload: Payload) -> Payload:
-    def short(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {SHORT_KEYS.get(k, k): v if k == "writes" else short(v) for k, v in value.items()}
-        return value
-
-    result: Payload = short(no_task_id(kind, payload))
-    return result
+    return {SHORT_KEYS.get(key, key): value for key, value in no_task_id(kind, payload).items()}
 
 
 def copy_log(source: Path, target: Path, rewrite: Rewrite, *, thread_key: bool, snapshots: bool) -> int:
@@ -158,9 +170,10 @@ def main() -> None:
         variants: list[tuple[str, Rewrite, bool, bool]] = [
             ("copied unchanged", lambda kind, payload: payload, False, True),
             ("+ writes as [key, value] pairs", pairs, False, True),
+            ("+ short word keys, flatter", word_keys, False, True),
             ("+ no task id in a task's result", no_task_id, False, True),
             ("+ integer thread key", no_task_id, True, True),
-            ("+ one-letter payload keys", one_letter_keys, True, True),
+            ("+ one-letter keys in place of words", one_letter_keys, True, True),
             ("+ no snapshots", one_letter_keys, True, False),
         ]
         for index, (label, rewrite, thread_key, snapshots) in enumerate(variants):
