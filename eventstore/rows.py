@@ -15,21 +15,27 @@ from eventstore.errors import CorruptLogError, SerializationError
 from eventstore.hashing import chain_hashes
 from eventstore.records import EventPayload, EventRecord, NewEvent, stored_record
 
-EVENT_COLUMNS = "thread_id, seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
-"""The columns a read selects; the payload comes as the bytes it is stored as (no text round trip in Python)."""
-PAYLOAD_COLUMNS = "thread_id, seq, type, schema_version, CAST(payload AS BLOB), recorded_at"
-"""The columns a read of payloads selects (``EventPayload``): no position, no hash. ``seq`` is second in both."""
+KEY_OF = "(SELECT key FROM event_threads WHERE thread_id = ?)"
+"""A thread's key, looked up by its id inside the statement that needs it (rows store the key, not the id)."""
+EVENT_COLUMNS = "seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
+"""The columns a read selects after the thread id: a read of one thread selects the id it was given
+(``SELECT ?1, ...``), a read of all joins ``event_threads``. The payload comes as the bytes it is stored as."""
+PAYLOAD_COLUMNS = "seq, type, schema_version, CAST(payload AS BLOB), recorded_at"
+"""The columns a read of payloads selects after the thread id (``EventPayload``): no position, no hash."""
 INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
 _insert_texts: dict[int, str] = {}
 
 
 def insert_sql(count: int) -> str:
-    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits)."""
+    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits).
+
+    Each row gives its thread's id, and the statement stores the thread's key.
+    """
     sql = _insert_texts.get(count)
     if sql is None:
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+        values = ", ".join([f"({KEY_OF}, ?, ?, ?, ?, ?, ?)"] * count)
         sql = _insert_texts[count] = (
-            f"INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
+            f"INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
         )
     return sql
 

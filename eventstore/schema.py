@@ -3,10 +3,14 @@
 Opening a file that is not ours, or one written by another schema version, fails
 with ``SchemaError`` before anything touches the file (not even the WAL switch).
 
-Version 2 stores each event's hash as its 32 bytes, its timestamp as integer
-microseconds since the Unix epoch and its type as a code from ``event_types``
-(version 1 stored all three as text). No release
-ever wrote version 1, so there is no migration: such a file is refused.
+Version 3 names an event's thread by an integer key into ``event_threads``
+(version 2 repeated the thread id's text in every event row and index entry:
+with 36-character ids, a sixth of a small step's bytes). Version 2 stores each
+event's hash as its 32 bytes, its timestamp as integer microseconds since the
+Unix epoch and its type as a code from ``event_types`` (version 1 stored all
+three as text). No release ever wrote an older version, so there is no
+migration: such a file is refused. The ``event_log`` view shows the log with
+thread ids, type names and hex hashes, for readers with ``sqlite3`` alone.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import sqlite_utils
 
 from eventstore.errors import SchemaError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION = "ledgergraph"
 META_TABLE = "ledgergraph_meta"
 
@@ -67,9 +71,10 @@ def _check(conn: sqlite3.Connection, tables: set[str], where: str) -> None:
     if version < SCHEMA_VERSION:
         raise SchemaError(
             f"{where} was written with log schema version {version}, older than this ledgergraph's "
-            f"{SCHEMA_VERSION} (which stores hashes as 32-byte blobs, timestamps as integer "
-            "microseconds and types as codes); there has been no release, so there is no migration: open it with the "
-            "development build that wrote it, or start a new log file (the file was not modified)"
+            f"{SCHEMA_VERSION} (which keys events by an integer thread key and stores hashes as 32-byte blobs, "
+            "timestamps as integer microseconds and types as codes); there has been no release, so there is no "
+            "migration: open it with the development build that wrote it, or start a new log file (the file was "
+            "not modified)"
         )
 
 
@@ -80,11 +85,12 @@ def _create(conn: sqlite3.Connection) -> None:
         [{"key": "application", "value": APPLICATION}, {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
     )
     db["event_threads"].create(  # type: ignore[union-attr]
-        {"thread_id": str, "parent_thread_id": str, "parent_seq": int, "created_at": str},
-        pk="thread_id",
-        not_null={"created_at"},
+        {"key": int, "thread_id": str, "parent_thread_id": str, "parent_seq": int, "created_at": str},
+        pk="key",
+        not_null={"thread_id", "created_at"},
         foreign_keys=[("parent_thread_id", "event_threads", "thread_id")],
     )
+    db["event_threads"].create_index(["thread_id"], index_name="event_threads_by_id", unique=True)  # type: ignore[union-attr]
     db["event_types"].create(  # type: ignore[union-attr]
         {"code": int, "name": str}, pk="code", not_null={"name"}
     )
@@ -95,7 +101,7 @@ def _create(conn: sqlite3.Connection) -> None:
     db["events"].create(  # type: ignore[union-attr]
         {
             "position": int,
-            "thread_id": str,
+            "thread_key": int,
             "seq": int,
             "type": int,
             "schema_version": int,
@@ -104,16 +110,21 @@ def _create(conn: sqlite3.Connection) -> None:
             "recorded_at": int,
         },
         pk="position",
-        not_null={"thread_id", "seq", "type", "schema_version", "payload", "hash", "recorded_at"},
-        foreign_keys=[("thread_id", "event_threads", "thread_id"), ("type", "event_types", "code")],
+        not_null={"thread_key", "seq", "type", "schema_version", "payload", "hash", "recorded_at"},
+        foreign_keys=[("thread_key", "event_threads", "key"), ("type", "event_types", "code")],
     )
     db["events"].create_index(  # type: ignore[union-attr]
-        ["thread_id", "seq"], index_name="events_by_thread", unique=True
+        ["thread_key", "seq"], index_name="events_by_thread", unique=True
     )
     db["snapshots"].create(  # type: ignore[union-attr]
-        {"thread_id": str, "seq": int, "payload": bytes, "created_at": str},
-        pk=("thread_id", "seq"),
-        not_null={"payload", "created_at"},
+        {"thread_key": int, "seq": int, "payload": bytes, "created_at": str},
+        pk=("thread_key", "seq"),
+        not_null={"thread_key", "payload", "created_at"},
+    )
+    db.execute(
+        "CREATE VIEW event_log AS SELECT e.position, t.thread_id, e.seq, y.name AS type, e.schema_version, "
+        "e.payload, lower(hex(e.hash)) AS hash, e.recorded_at FROM events e "
+        "JOIN event_threads t ON t.key = e.thread_key JOIN event_types y ON y.code = e.type"
     )
     for table in _IMMUTABLE:
         for action in ("UPDATE", "DELETE"):

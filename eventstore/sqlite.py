@@ -33,6 +33,7 @@ from eventstore.records import (
 from eventstore.rows import (
     EVENT_COLUMNS,
     INSERT_ROWS,
+    KEY_OF,
     PAYLOAD_COLUMNS,
     insert_sql,
     new_rows,
@@ -47,23 +48,34 @@ from eventstore.type_codes import TypeCodes
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
 FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint and its parent's result)
-_INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (thread_id, seq, payload, created_at) VALUES (?, ?, ?, ?)"
+# Rows store their thread's integer key, never its id: each statement that names a thread by id looks
+# its key up itself (``KEY_OF``, a subquery SQLite evaluates once), and a read of one thread selects the
+# id it was given as the row's first column (``?1``). No round trip and no cache for keys.
+_KEY_OF_FIRST = "(SELECT key FROM event_threads WHERE thread_id = ?1)"
+_INSERT_SNAPSHOT = f"INSERT OR REPLACE INTO snapshots (thread_key, seq, payload, created_at) VALUES ({KEY_OF}, ?, ?, ?)"
 
 # Read statements are fixed texts (a page size is a parameter, not part of the text), so the
 # connection's statement cache compiles each once; ``_prepare`` compiles them at open.
-_THREAD_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ?"
+_THREAD_RANGE = f"SELECT ?1, {EVENT_COLUMNS} FROM events WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ?"
 _PAYLOAD_RANGE_BACKWARD = (
-    f"SELECT {PAYLOAD_COLUMNS} FROM events WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
+    f"SELECT ?1, {PAYLOAD_COLUMNS} FROM events WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ? "
+    "ORDER BY seq DESC LIMIT ?"
 )
 _FORWARD_ORDER = " ORDER BY seq LIMIT ?"
 _BACKWARD_ORDER = " ORDER BY seq DESC LIMIT ?"
 _LATEST_SNAPSHOT = (
-    "SELECT thread_id, seq, payload, created_at FROM snapshots "
-    "WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1"
+    f"SELECT ?1, seq, payload, created_at FROM snapshots "
+    f"WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1"
 )
-_SNAPSHOT_SEQS = "SELECT seq FROM snapshots WHERE thread_id = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
+_SNAPSHOT_SEQS = (
+    f"SELECT seq FROM snapshots WHERE thread_key = {KEY_OF} AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
+)
 _THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?"
-_HEAD_SEQ = "SELECT max(seq) FROM events WHERE thread_id = ?"
+_HEAD_SEQ = f"SELECT max(seq) FROM events WHERE thread_key = {KEY_OF}"
+_ALL_AFTER = (
+    f"SELECT t.thread_id, {EVENT_COLUMNS} FROM events JOIN event_threads t ON t.key = events.thread_key "
+    "WHERE position > ? ORDER BY position LIMIT ?"
+)
 _PREPARED_READS = (
     (_THREAD_RANGE + _BACKWARD_ORDER, ("", 1, 0, 1)),
     (_PAYLOAD_RANGE_BACKWARD, ("", 1, 0, 1)),
@@ -92,7 +104,7 @@ class SqliteEventStore:
     lock) and between processes on one file (WAL, ``busy_timeout``, writers take
     the write lock with ``BEGIN IMMEDIATE`` before reading the head they check;
     an append after the head this store knows is one INSERT that the unique
-    ``(thread_id, seq)`` index refuses if another writer got there first).
+    ``(thread_key, seq)`` index refuses if another writer got there first).
     """
 
     def __init__(
@@ -109,7 +121,7 @@ class SqliteEventStore:
         self._lineage: dict[str, tuple[Segment, ...]] = {}
         # The last event (seq, hash) this store appended or read at a thread's head. An append that
         # expects it skips reading the head: if another writer got there first, the unique
-        # (thread_id, seq) index refuses the first row and the append is a ConcurrencyError.
+        # (thread_key, seq) index refuses the first row and the append is a ConcurrencyError.
         self._heads: dict[str, tuple[int, str]] = {}
         self._types = TypeCodes()
         self._conn, self.path = open_connection(
@@ -217,7 +229,7 @@ class SqliteEventStore:
         for seg_thread, lo, hi in segments:
             if lo <= seq <= hi:
                 row = conn.execute(
-                    "SELECT hash FROM events WHERE thread_id = ? AND seq = ?", (seg_thread, seq)
+                    f"SELECT hash FROM events WHERE thread_key = {KEY_OF} AND seq = ?", (seg_thread, seq)
                 ).fetchone()
                 if row is None:
                     break
@@ -305,7 +317,7 @@ class SqliteEventStore:
     ) -> AppendedEvents:
         """Events after the head this store last wrote or read, all of known types: one INSERT, its own transaction.
 
-        SQLite commits a lone statement atomically. The unique ``(thread_id, seq)``
+        SQLite commits a lone statement atomically. The unique ``(thread_key, seq)``
         index refuses it if another writer appended first; the head is read only then.
         """
         rows = new_rows(thread_id, head[0], head[1], events, texts, codes, now_us())
@@ -351,7 +363,7 @@ class SqliteEventStore:
             return 0, GENESIS
         segments = self._segments(thread_id)
         last = conn.execute(
-            "SELECT seq, hash FROM events WHERE thread_id = ? ORDER BY seq DESC LIMIT 1", (thread_id,)
+            f"SELECT seq, hash FROM events WHERE thread_key = {KEY_OF} ORDER BY seq DESC LIMIT 1", (thread_id,)
         ).fetchone()
         head = int(last[0]) if last is not None else segments[-1][1] - 1
         if head != expected_seq:
@@ -415,8 +427,8 @@ class SqliteEventStore:
     def list_threads(self) -> list[ThreadInfo]:
         rows = self._query(
             "SELECT t.thread_id, t.parent_thread_id, t.parent_seq, t.created_at, "
-            "(SELECT max(seq) FROM events e WHERE e.thread_id = t.thread_id) "
-            "FROM event_threads t ORDER BY t.rowid"
+            "(SELECT max(seq) FROM events e WHERE e.thread_key = t.key) "
+            "FROM event_threads t ORDER BY t.key"
         )
         return [
             ThreadInfo(
@@ -527,9 +539,7 @@ class SqliteEventStore:
         position = after
         while remaining is None or remaining > 0:
             page = PAGE if remaining is None else min(PAGE, remaining)
-            rows = self._query(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?", (position, page)
-            )
+            rows = self._query(_ALL_AFTER, (position, page))
             yield from self._records(rows)
             if remaining is not None:
                 remaining -= len(rows)
@@ -589,7 +599,7 @@ class SqliteEventStore:
             if thread_id is None:
                 cursor = conn.execute("DELETE FROM snapshots")
             else:
-                cursor = conn.execute("DELETE FROM snapshots WHERE thread_id = ?", (thread_id,))
+                cursor = conn.execute(f"DELETE FROM snapshots WHERE thread_key = {KEY_OF}", (thread_id,))
             return int(cursor.rowcount)
 
     # -- verification -----------------------------------------------------------

@@ -22,4 +22,7 @@ def history(graph: CompiledStateGraph, config: dict[str, Any], **kwargs: Any) ->
 def event_rows(path: Path, thread_id: str) -> list[tuple[Any, ...]]:
     """The raw rows a thread stored itself, read past our store through a separate connection."""
     with closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT * FROM events WHERE thread_id = ? ORDER BY seq", (thread_id,)).fetchall()
+        return conn.execute(
+            "SELECT * FROM events WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) ORDER BY seq",
+            (thread_id,),
+        ).fetchall()

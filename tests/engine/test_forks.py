@@ -95,7 +95,7 @@ def thread_of(config: dict[str, Any]) -> str:
 
 def rows_per_thread(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as conn:
-        return dict(conn.execute("SELECT thread_id, count(*) FROM events GROUP BY thread_id").fetchall())
+        return dict(conn.execute("SELECT thread_id, count(*) FROM event_log GROUP BY thread_id").fetchall())
 
 
 def same_checkpoints(fork: list[StateSnapshot], parent: list[StateSnapshot]) -> bool:

@@ -413,7 +413,9 @@ def _appends(group: list[str]) -> bool:
     return any(s.startswith("INSERT INTO events") for s in group)
 
 
-_ROW_START = re.compile(r"(?:VALUES |\), )\('((?:[^']|'')*)', (\d+), (\d+), ")
+_ROW_START = re.compile(
+    r"(?:VALUES |\), )\(\(SELECT key FROM event_threads WHERE thread_id = '((?:[^']|'')*)'\), (\d+), (\d+), "
+)
 """Where a row of a (multi-row) ``INSERT INTO events`` begins, as the tracer prints it: thread, seq, type code.
 
 The payloads of these tests are JSON, which quotes with ``"``, so the pattern cannot match inside one.

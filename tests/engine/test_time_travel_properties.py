@@ -99,7 +99,10 @@ def settle(graph: CompiledStateGraph, config: dict[str, Any]) -> None:
 
 def event_rows(path: Path, thread_id: str) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(path)) as conn:
-        return conn.execute("SELECT * FROM events WHERE thread_id = ? ORDER BY seq", (thread_id,)).fetchall()
+        return conn.execute(
+            "SELECT * FROM events WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) ORDER BY seq",
+            (thread_id,),
+        ).fetchall()
 
 
 @contextmanager

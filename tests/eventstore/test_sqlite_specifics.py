@@ -82,7 +82,10 @@ def test_a_payload_changed_through_raw_sql_is_reported_by_verify(store: SqliteEv
     original = store.append("t", events(4), expected_seq=0)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET payload = '{\"n\":999}' WHERE thread_id = 't' AND seq = 3")
+        conn.execute(
+            "UPDATE events SET payload = '{\"n\":999}' "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 't') AND seq = 3"
+        )
     report = store.verify("t")
     assert not report.ok
     assert report.broken is not None
@@ -123,7 +126,9 @@ def test_a_deleted_row_is_reported_by_verify(store: SqliteEventStore, path: Path
     store.append("t", events(5), expected_seq=0)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("DELETE FROM events WHERE thread_id = 't' AND seq = 2")
+        conn.execute(
+            "DELETE FROM events WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 't') AND seq = 2"
+        )
     report = store.verify("t")
     assert report.broken is not None
     assert (report.broken.thread_id, report.broken.seq) == ("t", 2)
@@ -161,7 +166,11 @@ def test_tampering_with_a_parent_is_reported_when_verifying_its_fork(store: Sqli
     store.append("f", events(2), expected_seq=3)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (type_code(conn, "Forged"),))
+        conn.execute(
+            "UPDATE events SET type = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'p') AND seq = 2",
+            (type_code(conn, "Forged"),),
+        )
     report = store.verify("f")
     assert report.broken is not None
     assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
@@ -177,7 +186,11 @@ def test_a_type_column_that_is_not_a_known_code_is_reported_where_it_is_stored(
     store.append("f", events(2), expected_seq=3)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET type = ? WHERE thread_id = 'p' AND seq = 2", (value,))
+        conn.execute(
+            "UPDATE events SET type = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'p') AND seq = 2",
+            (value,),
+        )
     report = store.verify("f")
     assert report.broken is not None
     assert (report.broken.thread_id, report.broken.seq) == ("p", 2)
@@ -190,7 +203,10 @@ def test_tampering_after_the_fork_point_does_not_break_the_fork(store: SqliteEve
     store.fork("p", 2, "f")
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET payload = '{}' WHERE thread_id = 'p' AND seq = 3")
+        conn.execute(
+            "UPDATE events SET payload = '{}' "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'p') AND seq = 3"
+        )
     assert store.verify("f").ok
     assert not store.verify("p").ok
 
@@ -246,6 +262,28 @@ def _schema_version_1(path: Path) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
 
 
+def _schema_version_2(path: Path) -> None:
+    """A log as the development builds before schema 3 wrote it: each event row holding its thread id."""
+    with raw(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE ledgergraph_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO ledgergraph_meta VALUES ('application', 'ledgergraph'), ('schema_version', '2');
+            CREATE TABLE event_threads (thread_id TEXT PRIMARY KEY, parent_thread_id TEXT,
+                parent_seq INTEGER, created_at TEXT NOT NULL);
+            CREATE TABLE event_types (code INTEGER PRIMARY KEY, name TEXT NOT NULL);
+            CREATE TABLE events (position INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                type INTEGER NOT NULL, schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash BLOB NOT NULL,
+                recorded_at INTEGER NOT NULL);
+            CREATE UNIQUE INDEX events_by_thread ON events (thread_id, seq);
+            INSERT INTO event_threads VALUES ('t', NULL, NULL, '2026-01-01T00:00:00.000000+00:00');
+            INSERT INTO event_types VALUES (0, 'A');
+            INSERT INTO events VALUES (1, 't', 1, 0, 1, '{}', zeroblob(32), 1767225600000000);
+            """
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+
+
 def _another_application_name(path: Path) -> None:
     SqliteEventStore(path).close()
     with raw(path) as conn:
@@ -260,6 +298,7 @@ def _another_application_name(path: Path) -> None:
         (_text_file, "not a SQLite database"),
         (_newer_schema, "schema version 999, newer"),
         (_schema_version_1, "schema version 1, older"),
+        (_schema_version_2, "schema version 2, older"),
         (_another_application_name, "not a ledgergraph database"),
     ],
     ids=[
@@ -268,6 +307,7 @@ def _another_application_name(path: Path) -> None:
         "a text file",
         "a newer schema",
         "schema version 1",
+        "schema version 2",
         "another application",
     ],
 )
@@ -281,13 +321,16 @@ def test_opening_a_file_that_is_not_ours_raises_schema_error_and_leaves_it_byte_
     assert file_state(path) == before
 
 
-def test_a_schema_version_1_file_is_refused_with_what_to_do_and_no_migration(path: Path) -> None:
-    _schema_version_1(path)
+@pytest.mark.parametrize(("make_file", "version"), [(_schema_version_1, 1), (_schema_version_2, 2)])
+def test_an_older_schema_version_is_refused_with_what_to_do_and_no_migration(
+    path: Path, make_file: Callable[[Path], None], version: int
+) -> None:
+    make_file(path)
     before = file_state(path)
     with pytest.raises(SchemaError) as raised:
         SqliteEventStore(path)
     message = str(raised.value)
-    assert "schema version 1" in message
+    assert f"schema version {version}" in message
     assert "no release" in message
     assert "no migration" in message
     assert "start a new log file" in message
@@ -438,12 +481,71 @@ def test_a_row_stores_the_hash_as_32_bytes_the_time_as_integer_microseconds_and_
     (record,) = store.append("t", [event("Opened", n=1)], expected_seq=0)
     with raw(path) as conn:
         stored_hash, stored_time, stored_type = conn.execute(
-            "SELECT hash, recorded_at, type FROM events WHERE thread_id = 't' AND seq = 1"
+            "SELECT hash, recorded_at, type FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 't') AND seq = 1"
         ).fetchone()
         names = dict(conn.execute("SELECT code, name FROM event_types").fetchall())
     assert stored_hash == bytes.fromhex(record.hash) and len(stored_hash) == 32
     assert stored_time == record.recorded_at_us and type(stored_time) is int
     assert names[stored_type] == "Opened"
+
+
+def file_bytes(path: Path) -> int:
+    """The database's size with everything in its WAL copied back into it."""
+    with raw(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    return path.stat().st_size
+
+
+def test_a_row_names_its_thread_by_a_key_so_a_long_thread_id_costs_its_bytes_once(tmp_path: Path) -> None:
+    sizes = {}
+    for thread_id in ("t", "thread-" + "x" * 393):
+        path = tmp_path / f"{len(thread_id)}.db"
+        with SqliteEventStore(path) as store:
+            for start in range(0, 300, 10):
+                store.append(thread_id, events(10), expected_seq=start)
+            assert [r.thread_id for r in store.read(thread_id)] == [thread_id] * 300
+        with raw(path) as conn:
+            assert conn.execute("SELECT DISTINCT typeof(thread_key) FROM events").fetchall() == [("integer",)]
+        sizes[thread_id] = file_bytes(path)
+    # Stored in each row and index entry, the longer id would add 300 * 2 * 399 bytes (234 KiB).
+    assert abs(sizes["thread-" + "x" * 393] - sizes["t"]) <= 2 * 4096
+
+
+def test_the_event_log_view_shows_each_row_as_the_store_reads_it(store: SqliteEventStore, path: Path) -> None:
+    store.append("a", events(3), expected_seq=0)
+    store.append("b", [event("Opened", n=1)], expected_seq=0)
+    store.fork("a", 2, "a-fork")
+    store.append("a-fork", events(2), expected_seq=2)
+    store.append("a", events(1), expected_seq=3)
+    with raw(path) as conn:
+        shown = conn.execute(
+            "SELECT position, thread_id, seq, type, schema_version, payload, hash, recorded_at FROM event_log "
+            "ORDER BY position"
+        ).fetchall()
+    assert shown == [
+        (r.position, r.thread_id, r.seq, r.type, r.schema_version, r.payload.decode(), r.hash, r.recorded_at_us)
+        for r in store.read_all()
+    ]
+    assert [thread for _, thread, *_ in shown] == ["a", "a", "a", "b", "a-fork", "a-fork", "a"]
+
+
+def test_an_event_moved_into_another_thread_by_its_key_is_reported_by_verify(
+    store: SqliteEventStore, path: Path
+) -> None:
+    store.append("a", events(3), expected_seq=0)
+    store.append("b", events(3), expected_seq=0)
+    drop_triggers(path)
+    with raw(path) as conn:
+        conn.execute(
+            "UPDATE events SET thread_key = (SELECT key FROM event_threads WHERE thread_id = 'b'), seq = 4 "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'a') AND seq = 3"
+        )
+    with SqliteEventStore(path) as reopened:
+        report = reopened.verify("b")
+        assert [r.thread_id for r in reopened.read("b")] == ["b"] * 4
+    assert report.broken is not None
+    assert (report.broken.thread_id, report.broken.seq) == ("b", 4)
 
 
 def test_a_records_timestamp_reads_as_iso_8601_utc_text(store: SqliteEventStore) -> None:
@@ -468,7 +570,10 @@ def test_a_payload_read_names_the_event_and_a_column_holding_a_type_ledgergraph_
     store.append("t", events(3), expected_seq=0)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute(f"UPDATE events SET {column} = {value} WHERE thread_id = 't' AND seq = 2")
+        conn.execute(
+            f"UPDATE events SET {column} = {value} "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 't') AND seq = 2"
+        )
     payloads = store.read_payloads_backward("t")
     assert next(payloads).seq == 3  # the rows before the altered one read as they are
     with pytest.raises(CorruptLogError, match=f"event row 't'#.* has a .* in column '{column}'"):
@@ -479,7 +584,10 @@ def test_a_payload_read_reports_a_type_code_that_names_no_type(store: SqliteEven
     store.append("t", events(2), expected_seq=0)
     drop_triggers(path)
     with raw(path) as conn:
-        conn.execute("UPDATE events SET type = 99 WHERE thread_id = 't' AND seq = 1")
+        conn.execute(
+            "UPDATE events SET type = 99 "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 't') AND seq = 1"
+        )
     with pytest.raises(CorruptLogError, match="event row 't'#1 has the type code 99, which names no event type"):
         list(store.read_payloads_backward("t"))
 

@@ -196,7 +196,10 @@ def test_projections_can_be_kept_in_a_separate_file(demo_copy: Path, tmp_path: P
 def test_verify_finds_a_tampered_event_and_exits_1(demo_copy: Path) -> None:
     with sqlite3.connect(demo_copy) as conn:
         conn.execute("DROP TRIGGER events_no_update")
-        conn.execute("UPDATE events SET payload = replace(payload, 'dana', 'mallory') WHERE thread_id = 'expense-3'")
+        conn.execute(
+            "UPDATE events SET payload = replace(payload, 'dana', 'mallory') "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'expense-3')"
+        )
     result = run("verify", "--db", demo_copy)
     assert result.exit_code == EXIT_FAILED
     assert "BROKEN  expense-3" in result.output

@@ -99,12 +99,14 @@ def _stored(payload: bytes) -> str | bytes:
 def rechain(conn: sqlite3.Connection, thread_id: str, from_seq: int) -> None:
     """Recompute ``thread_id``'s hash chain from ``from_seq`` on, as the store would have written it."""
     rows = conn.execute(
-        "SELECT seq, type, schema_version, payload, recorded_at FROM events WHERE thread_id = ? AND seq >= ? "
+        "SELECT seq, type, schema_version, payload, recorded_at FROM events "
+        "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq >= ? "
         "ORDER BY seq",
         (thread_id, from_seq),
     ).fetchall()
     before = conn.execute(
-        "SELECT hash FROM events WHERE thread_id = ? AND seq = ?", (thread_id, from_seq - 1)
+        "SELECT hash FROM events WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+        (thread_id, from_seq - 1),
     ).fetchone()
     previous = before[0].hex() if before else GENESIS
     for seq, type_, version, payload, recorded_at_us in rows:
@@ -118,7 +120,9 @@ def rechain(conn: sqlite3.Connection, thread_id: str, from_seq: int) -> None:
             payload=_as_bytes(payload),
         )
         conn.execute(
-            "UPDATE events SET hash = ? WHERE thread_id = ? AND seq = ?", (bytes.fromhex(digest), thread_id, seq)
+            "UPDATE events SET hash = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+            (bytes.fromhex(digest), thread_id, seq),
         )
         previous = digest
 
@@ -154,16 +158,29 @@ def graft(payload: bytes, value: Any, at: int) -> bytes:
 
 
 def apply(conn: sqlite3.Connection, thread_id: str, mutation: RowMutation) -> None:
-    rows = conn.execute("SELECT seq, payload FROM events WHERE thread_id = ? ORDER BY seq", (thread_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT seq, payload FROM events "
+        "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) ORDER BY seq",
+        (thread_id,),
+    ).fetchall()
     seq, payload = rows[mutation.row % len(rows)]
     new = mutation.payload if mutation.payload is not None else graft(_as_bytes(payload), mutation.graft, mutation.at)
-    conn.execute("UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?", (_stored(new), thread_id, seq))
+    conn.execute(
+        "UPDATE events SET payload = ? "
+        "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+        (_stored(new), thread_id, seq),
+    )
     if mutation.type is not None:
         code = type_code(conn, mutation.type)
-        conn.execute("UPDATE events SET type = ? WHERE thread_id = ? AND seq = ?", (code, thread_id, seq))
+        conn.execute(
+            "UPDATE events SET type = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+            (code, thread_id, seq),
+        )
     if mutation.schema_version is not None:
         conn.execute(
-            "UPDATE events SET schema_version = ? WHERE thread_id = ? AND seq = ?",
+            "UPDATE events SET schema_version = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
             (mutation.schema_version, thread_id, seq),
         )
     if mutation.rechain:
@@ -309,13 +326,17 @@ def test_a_tagged_object_naming_code_is_refused_by_name_and_the_code_never_runs(
 
     def rewrite(conn: sqlite3.Connection) -> None:
         seq, payload = conn.execute(
-            "SELECT seq, payload FROM events WHERE thread_id = 'done' AND type = ? AND seq > 2 ORDER BY seq LIMIT 1",
+            "SELECT seq, payload FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') "
+            "AND type = ? AND seq > 2 ORDER BY seq LIMIT 1",
             (type_code(conn, "TaskCompleted"),),
         ).fetchone()
         data = orjson.loads(payload)
         data["writes"][0]["value"] = [crafted]
         conn.execute(
-            "UPDATE events SET payload = ? WHERE thread_id = 'done' AND seq = ?", (orjson.dumps(data).decode(), seq)
+            "UPDATE events SET payload = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (orjson.dumps(data).decode(), seq),
         )
         rechain(conn, "done", seq)
         conn.execute("DELETE FROM snapshots")  # a cache: without it, reading state must fold the crafted event
@@ -366,14 +387,14 @@ def test_a_rewritten_snapshot_row_gives_a_state_or_a_corrupt_log_error_and_runs_
     """Snapshots are a cache with no hash chain: any row, even one that looks like ours, reads cleanly."""
 
     def rewrite(conn: sqlite3.Connection) -> None:
-        for thread_id, seq, payload in conn.execute("SELECT thread_id, seq, payload FROM snapshots").fetchall():
+        for thread_key, seq, payload in conn.execute("SELECT thread_key, seq, payload FROM snapshots").fetchall():
             if whole is not None:
                 new = orjson.dumps(whole)
             else:
                 frame = orjson.loads(payload) if keep else {"format": FORMAT, "graph": orjson.loads(payload)["graph"]}
                 new = orjson.dumps({**frame, **fields})
             conn.execute(
-                "UPDATE snapshots SET payload = ? WHERE thread_id = ? AND seq = ?", (new.decode(), thread_id, seq)
+                "UPDATE snapshots SET payload = ? WHERE thread_key = ? AND seq = ?", (new.decode(), thread_key, seq)
             )
 
     with rewritten_copy(base_db, rewrite) as path, tripwires() as reached:
@@ -434,12 +455,15 @@ def edit_event(
 
     def rewrite(conn: sqlite3.Connection) -> None:
         (payload,) = conn.execute(
-            "SELECT payload FROM events WHERE thread_id = ? AND seq = ?", (thread_id, seq)
+            "SELECT payload FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+            (thread_id, seq),
         ).fetchone()
         data = orjson.loads(payload)
         edit(data)
         conn.execute(
-            "UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?",
+            "UPDATE events SET payload = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
             (orjson.dumps(data).decode(), thread_id, seq),
         )
         rechain(conn, thread_id, seq)
@@ -494,11 +518,11 @@ BAD_FRAMES = {
 @pytest.mark.parametrize("case", list(BAD_FRAMES))
 def test_a_snapshot_row_of_the_wrong_shape_is_ignored_or_reads_as_a_corrupt_log(base_db: Path, case: str) -> None:
     def rewrite(conn: sqlite3.Connection) -> None:
-        for thread_id, seq, payload in conn.execute("SELECT thread_id, seq, payload FROM snapshots").fetchall():
+        for thread_key, seq, payload in conn.execute("SELECT thread_key, seq, payload FROM snapshots").fetchall():
             frame = {**orjson.loads(payload), **BAD_FRAMES[case]}
             conn.execute(
-                "UPDATE snapshots SET payload = ? WHERE thread_id = ? AND seq = ?",
-                (orjson.dumps(frame).decode(), thread_id, seq),
+                "UPDATE snapshots SET payload = ? WHERE thread_key = ? AND seq = ?",
+                (orjson.dumps(frame).decode(), thread_key, seq),
             )
 
     with SqliteSaver(base_db) as saver:

@@ -39,9 +39,14 @@ def tamper(path: Path, seq: int) -> None:
     """Rewrite one event's payload behind ledgergraph's back (the trigger dropped, then restored)."""
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TRIGGER events_no_update")
-        payload = conn.execute("SELECT payload FROM events WHERE thread_id = ? AND seq = ?", (THREAD, seq)).fetchone()
+        payload = conn.execute(
+            "SELECT payload FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+            (THREAD, seq),
+        ).fetchone()
         conn.execute(
-            "UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?",
+            "UPDATE events SET payload = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
             (payload[0] + " ", THREAD, seq),
         )
         conn.execute(
@@ -92,8 +97,9 @@ def test_a_thread_corrupted_after_this_process_checked_it_is_refused_on_its_next
     head = len(rows(path))
     with sqlite3.connect(path) as conn:  # another writer appends a forged event at the end
         conn.execute(
-            "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) "
-            "VALUES (?, ?, 'RunPaused', 1, '{}', ?, 1767225600000000)",
+            "INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) "
+            "VALUES ((SELECT key FROM event_threads WHERE thread_id = ?), ?, 'RunPaused', 1, '{}', ?, "
+            "1767225600000000)",
             (THREAD, head + 1, bytes(32)),
         )
     with pytest.raises(CorruptLogError, match=f"event {head + 1}"):

@@ -69,12 +69,15 @@ def change_payload(seq: int, thread_id: str = "done") -> Callable[[sqlite3.Conne
 
     def tamper(conn: sqlite3.Connection) -> None:
         (payload,) = conn.execute(
-            "SELECT payload FROM events WHERE thread_id = ? AND seq = ?", (thread_id, seq)
+            "SELECT payload FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
+            (thread_id, seq),
         ).fetchone()
         data = orjson.loads(payload)
         data["tampered"] = True
         conn.execute(
-            "UPDATE events SET payload = ? WHERE thread_id = ? AND seq = ?",
+            "UPDATE events SET payload = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) AND seq = ?",
             (orjson.dumps(data).decode(), thread_id, seq),
         )
 
@@ -86,14 +89,22 @@ def change_column(seq: int, column: str, value: object) -> Callable[[sqlite3.Con
 
     def tamper(conn: sqlite3.Connection) -> None:
         stored = type_code(conn, value) if column == "type" and isinstance(value, str) else value
-        conn.execute(f"UPDATE events SET {column} = ? WHERE thread_id = 'done' AND seq = ?", (stored, seq))
+        conn.execute(
+            f"UPDATE events SET {column} = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (stored, seq),
+        )
 
     return tamper
 
 
 def delete(seq: int) -> Callable[[sqlite3.Connection], None]:
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM events WHERE thread_id = 'done' AND seq = ?", (seq,))
+        conn.execute(
+            "DELETE FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (seq,),
+        )
 
     return tamper
 
@@ -102,9 +113,21 @@ def swap(a: int, b: int) -> Callable[[sqlite3.Connection], None]:
     """Exchange the places of two events (each keeps its content and hash)."""
 
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE events SET seq = ? WHERE thread_id = 'done' AND seq = ?", (SHIFT, a))
-        conn.execute("UPDATE events SET seq = ? WHERE thread_id = 'done' AND seq = ?", (a, b))
-        conn.execute("UPDATE events SET seq = ? WHERE thread_id = 'done' AND seq = ?", (b, SHIFT))
+        conn.execute(
+            "UPDATE events SET seq = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (SHIFT, a),
+        )
+        conn.execute(
+            "UPDATE events SET seq = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (a, b),
+        )
+        conn.execute(
+            "UPDATE events SET seq = ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+            (b, SHIFT),
+        )
 
     return tamper
 
@@ -116,16 +139,27 @@ def insert(seq: int, *, forge_hash: bool) -> Callable[[sqlite3.Connection], None
     """
 
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE events SET seq = seq + ? WHERE thread_id = 'done' AND seq >= ?", (SHIFT, seq))
-        conn.execute("UPDATE events SET seq = seq - ? + 1 WHERE thread_id = 'done' AND seq >= ?", (SHIFT, SHIFT))
+        conn.execute(
+            "UPDATE events SET seq = seq + ? "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq >= ?",
+            (SHIFT, seq),
+        )
+        conn.execute(
+            "UPDATE events SET seq = seq - ? + 1 "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq >= ?",
+            (SHIFT, SHIFT),
+        )
         type_, version, payload, recorded_at_us, digest = conn.execute(
-            "SELECT type, schema_version, payload, recorded_at, hash FROM events WHERE thread_id = 'done' AND seq = ?",
+            "SELECT type, schema_version, payload, recorded_at, hash FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
             (seq + 1,),
         ).fetchone()
         payload = orjson.dumps({**orjson.loads(payload), "inserted": True}).decode()
         if forge_hash:
             previous = conn.execute(
-                "SELECT hash FROM events WHERE thread_id = 'done' AND seq = ?", (seq - 1,)
+                "SELECT hash FROM events "
+                "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
+                (seq - 1,),
             ).fetchone()
             forged = chain_hash(
                 previous=previous[0].hex() if previous else GENESIS,
@@ -138,8 +172,8 @@ def insert(seq: int, *, forge_hash: bool) -> Callable[[sqlite3.Connection], None
             )
             digest = bytes.fromhex(forged)
         conn.execute(
-            "INSERT INTO events (thread_id, seq, type, schema_version, payload, hash, recorded_at) "
-            "VALUES ('done', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) "
+            "VALUES ((SELECT key FROM event_threads WHERE thread_id = 'done'), ?, ?, ?, ?, ?, ?)",
             (seq, type_, version, payload, digest, recorded_at_us),
         )
 
@@ -181,7 +215,10 @@ def test_a_payload_of_text_that_is_not_utf8_is_reported_at_its_position_and_read
     """SQLite lets a tamperer store any bytes as text; reading such a row is a corrupt event, never a crash."""
 
     def not_utf8(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE events SET payload = CAST(x'7b22ff227d' AS TEXT) WHERE thread_id = 'done' AND seq = 7")
+        conn.execute(
+            "UPDATE events SET payload = CAST(x'7b22ff227d' AS TEXT) "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = 7"
+        )
 
     with tampered(base_db, not_utf8) as store:
         assert broken_at(store.verify("done")) == ("done", 7)
