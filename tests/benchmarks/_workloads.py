@@ -121,7 +121,8 @@ def superstep_transactions(path: Path, thread_id: str) -> list[list[tuple[Any, .
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute(
-            "SELECT seq, type, schema_version, payload, hash, recorded_at FROM events WHERE thread_id = ? ORDER BY seq",
+            "SELECT seq, type, schema_version, payload, hash, recorded_at FROM events "
+            "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = ?) ORDER BY seq",
             (thread_id,),
         ).fetchall()
     finally:
@@ -145,18 +146,17 @@ def plain_sqlite(
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute(
-        "CREATE TABLE log (thread_id TEXT NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, "
+        "CREATE TABLE log (thread_key INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, "
         "schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash BLOB NOT NULL, recorded_at INTEGER NOT NULL, "
-        "PRIMARY KEY (thread_id, seq))"
+        "PRIMARY KEY (thread_key, seq))"
     )
     insert = "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?)"
     quiet()
     start = time.perf_counter()
-    for t in range(sizes.linear_threads):
-        thread_id = f"t{t}"
+    for thread_key in range(1, sizes.linear_threads + 1):
         for group in transactions:
             conn.execute("BEGIN")
-            conn.executemany(insert, [(thread_id, *row) for row in group])
+            conn.executemany(insert, [(thread_key, *row) for row in group])
             conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()

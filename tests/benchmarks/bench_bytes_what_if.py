@@ -6,8 +6,8 @@
 Issue 6 asks for at most 3x the bytes a step adds (600 B for a 200-byte item).
 This runs the big-state workload once on ledgergraph, then copies its events,
 one transaction per event as a log appends them, into plain SQLite tables of the
-same shape with each payload rewritten: every row keeps its hash, timestamp,
-type and sequence, so each line is an experiment on the encoding alone.
+same shape with each payload rewritten: every row keeps its thread key, hash,
+timestamp, type and sequence, so each line is an experiment on the encoding alone.
 Each variant adds one change to the one above it:
 
 - as written: ledgergraph's own file;
@@ -17,7 +17,6 @@ Each variant adds one change to the one above it:
   ({"from":7,"task":"<id>","node":"grow","writes":[...],"triggers":[...],"ms":0.01});
 - no task id in a task's result (it can be derived from the checkpoint's id and the
   task's path, so the record no longer stands alone);
-- an integer thread key in place of the thread id text (here the thread id is only "big");
 - one-letter payload keys in place of the word keys ({"c":7,"t":...});
 - no snapshots (every read folds from the thread's start).
 
@@ -116,21 +115,19 @@ def one_letter_keys(kind: str, payload: Payload) -> Payload:
     return {SHORT_KEYS.get(key, key): value for key, value in no_task_id(kind, payload).items()}
 
 
-def copy_log(source: Path, target: Path, rewrite: Rewrite, *, thread_key: bool, snapshots: bool) -> int:
+def copy_log(source: Path, target: Path, rewrite: Rewrite, *, snapshots: bool) -> int:
     """Copy ``source``'s events (and snapshots) into fresh tables of the log's shape; the bytes they add."""
-    thread_column = "thread_key INTEGER" if thread_key else "thread_id TEXT"
-    name = thread_column.split()[0]
     conn = sqlite3.connect(target, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(
-        f"CREATE TABLE events (position INTEGER PRIMARY KEY, {thread_column} NOT NULL, seq INTEGER NOT NULL, "
+        "CREATE TABLE events (position INTEGER PRIMARY KEY, thread_key INTEGER NOT NULL, seq INTEGER NOT NULL, "
         "type INTEGER NOT NULL, schema_version INTEGER NOT NULL, payload TEXT NOT NULL, hash BLOB NOT NULL, "
         "recorded_at INTEGER NOT NULL)"
     )
-    conn.execute(f"CREATE UNIQUE INDEX events_by_thread ON events ({name}, seq)")
+    conn.execute("CREATE UNIQUE INDEX events_by_thread ON events (thread_key, seq)")
     conn.execute(
-        f"CREATE TABLE snapshots ({thread_column}, seq INTEGER, payload BLOB NOT NULL, created_at TEXT NOT NULL, "
-        f"PRIMARY KEY ({name}, seq))"
+        "CREATE TABLE snapshots (thread_key INTEGER NOT NULL, seq INTEGER, payload BLOB NOT NULL, "
+        "created_at TEXT NOT NULL, PRIMARY KEY (thread_key, seq))"
     )
     conn.close()
     empty = file_bytes(target)
@@ -138,18 +135,17 @@ def copy_log(source: Path, target: Path, rewrite: Rewrite, *, thread_key: bool, 
     kinds = dict(src.execute("SELECT code, name FROM event_types").fetchall())
     conn = sqlite3.connect(target, isolation_level=None)
     insert = (
-        f"INSERT INTO events ({name}, seq, type, schema_version, payload, hash, recorded_at) "
+        "INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)"
     )
-    for thread, seq, code, version, payload, digest, recorded in src.execute(
-        "SELECT thread_id, seq, type, schema_version, payload, hash, recorded_at FROM events ORDER BY position"
+    for thread_key, seq, code, version, payload, digest, recorded in src.execute(
+        "SELECT thread_key, seq, type, schema_version, payload, hash, recorded_at FROM events ORDER BY position"
     ):
         text = json.dumps(rewrite(kinds[code], json.loads(payload)), separators=(",", ":"), ensure_ascii=False)
-        conn.execute(insert, (1 if thread_key else thread, seq, code, version, text, digest, recorded))
+        conn.execute(insert, (thread_key, seq, code, version, text, digest, recorded))
     if snapshots:
-        for thread, seq, payload, created in src.execute("SELECT thread_id, seq, payload, created_at FROM snapshots"):
-            key = 1 if thread_key else thread
-            conn.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?)", (key, seq, payload, created))
+        for row in src.execute("SELECT thread_key, seq, payload, created_at FROM snapshots"):
+            conn.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?)", row)
     conn.close()
     src.close()
     return file_bytes(target) - empty
@@ -167,17 +163,16 @@ def main() -> None:
         written = root / "big.db"
         write_big_thread(written, args.steps, args.item_bytes)
         rows: list[tuple[str, float]] = [("as written", (file_bytes(written) - file_bytes(empty)) / args.steps)]
-        variants: list[tuple[str, Rewrite, bool, bool]] = [
-            ("copied unchanged", lambda kind, payload: payload, False, True),
-            ("+ writes as [key, value] pairs", pairs, False, True),
-            ("+ short word keys, flatter", word_keys, False, True),
-            ("+ no task id in a task's result", no_task_id, False, True),
-            ("+ integer thread key", no_task_id, True, True),
-            ("+ one-letter keys in place of words", one_letter_keys, True, True),
-            ("+ no snapshots", one_letter_keys, True, False),
+        variants: list[tuple[str, Rewrite, bool]] = [
+            ("copied unchanged", lambda kind, payload: payload, True),
+            ("+ writes as [key, value] pairs", pairs, True),
+            ("+ short word keys, flatter", word_keys, True),
+            ("+ no task id in a task's result", no_task_id, True),
+            ("+ one-letter keys in place of words", one_letter_keys, True),
+            ("+ no snapshots", one_letter_keys, False),
         ]
-        for index, (label, rewrite, thread_key, snapshots) in enumerate(variants):
-            added = copy_log(written, root / f"v{index}.db", rewrite, thread_key=thread_key, snapshots=snapshots)
+        for index, (label, rewrite, snapshots) in enumerate(variants):
+            added = copy_log(written, root / f"v{index}.db", rewrite, snapshots=snapshots)
             rows.append((label, added / args.steps))
     target = 3 * args.item_bytes
     print(f"file bytes per step, {args.steps} steps adding {args.item_bytes} B each (target: at most {target} B)")
