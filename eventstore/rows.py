@@ -1,8 +1,9 @@
 """How an event is laid out in a row of the ``events`` table, and read back as a record.
 
-The store's SQL says where rows go; this module says what a row holds: the
-column order, the INSERT text for a batch, the checks that a row read back has
-only the types ledgergraph writes, and the payload check before a write.
+The store's SQL (``statements``) says where rows go; this module says what a
+row holds: the values of a new row in the INSERT's column order, the checks
+that a row read back has only the types ledgergraph writes, and the payload
+check before a write.
 """
 
 from __future__ import annotations
@@ -14,30 +15,6 @@ from eventstore import jsonio
 from eventstore.errors import CorruptLogError, SerializationError
 from eventstore.hashing import chain_hashes
 from eventstore.records import EventPayload, EventRecord, NewEvent, stored_record
-
-KEY_OF = "(SELECT key FROM event_threads WHERE thread_id = ?)"
-"""A thread's key, looked up by its id inside the statement that needs it (rows store the key, not the id)."""
-EVENT_COLUMNS = "seq, position, type, schema_version, CAST(payload AS BLOB), hash, recorded_at"
-"""The columns a read selects after the thread id: a read of one thread selects the id it was given
-(``SELECT ?1, ...``), a read of all joins ``event_threads``. The payload comes as the bytes it is stored as."""
-PAYLOAD_COLUMNS = "seq, type, schema_version, CAST(payload AS BLOB), recorded_at"
-"""The columns a read of payloads selects after the thread id (``EventPayload``): no position, no hash."""
-INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
-_insert_texts: dict[int, str] = {}
-
-
-def insert_sql(count: int) -> str:
-    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits).
-
-    Each row gives its thread's id, and the statement stores the thread's key.
-    """
-    sql = _insert_texts.get(count)
-    if sql is None:
-        values = ", ".join([f"({KEY_OF}, ?, ?, ?, ?, ?, ?)"] * count)
-        sql = _insert_texts[count] = (
-            f"INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
-        )
-    return sql
 
 
 def new_rows(
@@ -51,7 +28,8 @@ def new_rows(
 ) -> list[tuple[Any, ...]]:
     """The rows of ``events`` appended after ``head`` (whose hash is ``previous``), in ``insert_sql``'s order.
 
-    ``texts`` are the payloads as stored and ``codes`` the type codes; a row's hash is its sixth column.
+    ``texts`` are the payloads as stored and ``codes`` the type codes; a row's hash is its sixth column
+    (``statements.insert_sql`` stores the thread's key in place of its id, the first column).
     """
     hashes = chain_hashes(
         previous=previous,

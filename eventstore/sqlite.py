@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eventstore import faults
+from eventstore import faults, statements
 from eventstore.chain_walk import walk_chain
 from eventstore.clock import now_us
 from eventstore.errors import (
@@ -31,11 +31,6 @@ from eventstore.records import (
     stored_record,
 )
 from eventstore.rows import (
-    EVENT_COLUMNS,
-    INSERT_ROWS,
-    KEY_OF,
-    PAYLOAD_COLUMNS,
-    insert_sql,
     new_rows,
     payload_text,
     payloads_of,
@@ -48,44 +43,6 @@ from eventstore.type_codes import TypeCodes
 PAGE = 1000
 FIRST_PAGE = 16  # reads grow 16, 64, 256, 1000 rows a page: a caller that stops early reads little
 FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint and its parent's result)
-# Rows store their thread's integer key, never its id: each statement that names a thread by id looks
-# its key up itself (``KEY_OF``, a subquery SQLite evaluates once), and a read of one thread selects the
-# id it was given as the row's first column (``?1``). No round trip and no cache for keys.
-_KEY_OF_FIRST = "(SELECT key FROM event_threads WHERE thread_id = ?1)"
-_INSERT_SNAPSHOT = f"INSERT OR REPLACE INTO snapshots (thread_key, seq, payload, created_at) VALUES ({KEY_OF}, ?, ?, ?)"
-
-# Read statements are fixed texts (a page size is a parameter, not part of the text), so the
-# connection's statement cache compiles each once; ``_prepare`` compiles them at open.
-_THREAD_RANGE = f"SELECT ?1, {EVENT_COLUMNS} FROM events WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ?"
-_PAYLOAD_RANGE_BACKWARD = (
-    f"SELECT ?1, {PAYLOAD_COLUMNS} FROM events WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ? "
-    "ORDER BY seq DESC LIMIT ?"
-)
-_FORWARD_ORDER = " ORDER BY seq LIMIT ?"
-_BACKWARD_ORDER = " ORDER BY seq DESC LIMIT ?"
-_LATEST_SNAPSHOT = (
-    f"SELECT ?1, seq, payload, created_at FROM snapshots "
-    f"WHERE thread_key = {_KEY_OF_FIRST} AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1"
-)
-_SNAPSHOT_SEQS = (
-    f"SELECT seq FROM snapshots WHERE thread_key = {KEY_OF} AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT ?"
-)
-_THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?"
-_HEAD_SEQ = f"SELECT max(seq) FROM events WHERE thread_key = {KEY_OF}"
-_ALL_AFTER = (
-    f"SELECT t.thread_id, {EVENT_COLUMNS} FROM events JOIN event_threads t ON t.key = events.thread_key "
-    "WHERE position > ? ORDER BY position LIMIT ?"
-)
-_PREPARED_READS = (
-    (_THREAD_RANGE + _BACKWARD_ORDER, ("", 1, 0, 1)),
-    (_PAYLOAD_RANGE_BACKWARD, ("", 1, 0, 1)),
-    (_THREAD_RANGE + _FORWARD_ORDER, ("", 1, 0, 1)),
-    (_LATEST_SNAPSHOT, ("", 1, 0)),
-    (_SNAPSHOT_SEQS, ("", 1, 0, 1)),
-    (_THREAD_ROW, ("",)),
-    (_HEAD_SEQ, ("",)),
-)
-"""The statements that start a read of a thread, each with parameters that match no row."""
 
 
 def _now() -> str:
@@ -139,7 +96,7 @@ class SqliteEventStore:
         ``get_state`` after opening costs what later ones do.
         """
         self._types.reload(conn)
-        for sql, params in _PREPARED_READS:
+        for sql, params in statements.PREPARED_READS:
             conn.execute(sql, params).fetchall()
 
     @contextmanager
@@ -165,7 +122,7 @@ class SqliteEventStore:
                 raise self._storage_error("read", exc) from exc
 
     def _records(self, rows: list[tuple[Any, ...]]) -> Iterator[EventRecord]:
-        """Rows as records (``EVENT_COLUMNS``), each checked as it is reached."""
+        """Rows as records (the thread id, then ``statements.EVENT_COLUMNS``), each checked as it is reached."""
         names = self._types.names
         for row in rows:
             if row[3] not in names:
@@ -188,7 +145,7 @@ class SqliteEventStore:
         return names
 
     def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
-        rows = self._conn.execute(_THREAD_ROW, (thread_id,)).fetchall()
+        rows = self._conn.execute(statements.THREAD_ROW, (thread_id,)).fetchall()
         return rows[0] if rows else None
 
     def _segments(self, thread_id: str) -> tuple[Segment, ...]:
@@ -218,7 +175,7 @@ class SqliteEventStore:
         return lambda seq: _stored_under(self._segments(thread_id), seq) or thread_id
 
     def _head_in(self, conn: sqlite3.Connection, thread_id: str, segments: tuple[Segment, ...]) -> int:
-        (own,) = conn.execute(_HEAD_SEQ, (thread_id,)).fetchone()
+        (own,) = conn.execute(statements.HEAD_SEQ, (thread_id,)).fetchone()
         if own is not None:
             return int(own)
         return segments[-1][1] - 1
@@ -228,9 +185,7 @@ class SqliteEventStore:
             return GENESIS
         for seg_thread, lo, hi in segments:
             if lo <= seq <= hi:
-                row = conn.execute(
-                    f"SELECT hash FROM events WHERE thread_key = {KEY_OF} AND seq = ?", (seg_thread, seq)
-                ).fetchone()
+                row = conn.execute(statements.HASH_AT, (seg_thread, seq)).fetchone()
                 if row is None:
                     break
                 return stored_hash(row[0], f"event {seq} of {seg_thread!r}")
@@ -283,7 +238,7 @@ class SqliteEventStore:
         snapshots: Sequence[tuple[int, bytes]],
     ) -> AppendedEvents:
         known = self._heads.get(thread_id)
-        if known is not None and known[0] == expected_seq and not snapshots and len(events) <= INSERT_ROWS:
+        if known is not None and known[0] == expected_seq and not snapshots and len(events) <= statements.INSERT_ROWS:
             codes = self._types.known([event.type for event in events])
             if codes is not None:
                 return self._append_in_one_statement(thread_id, events, texts, known, codes)
@@ -296,14 +251,16 @@ class SqliteEventStore:
             codes = self._types.assign(conn, [event.type for event in events])
             rows = new_rows(thread_id, head, previous, events, texts, codes, now)
             try:
-                for start in range(0, len(rows), INSERT_ROWS):
-                    chunk = rows[start : start + INSERT_ROWS]
-                    last_position = conn.execute(insert_sql(len(chunk)), [v for row in chunk for v in row]).lastrowid
+                for start in range(0, len(rows), statements.INSERT_ROWS):
+                    chunk = rows[start : start + statements.INSERT_ROWS]
+                    last_position = conn.execute(
+                        statements.insert_sql(len(chunk)), [v for row in chunk for v in row]
+                    ).lastrowid
             except sqlite3.IntegrityError:
                 self._checked_head(conn, thread_id, expected_seq)  # another writer appended: ConcurrencyError
                 raise
             for seq, payload in snapshots:
-                conn.execute(_INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
+                conn.execute(statements.INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
         self._types.remember(codes)
         return self._appended(events, rows, int(last_position or 0))
 
@@ -324,7 +281,9 @@ class SqliteEventStore:
         with self._lock:
             faults.hit("store.before_commit")
             try:
-                last_position = self._conn.execute(insert_sql(len(rows)), [v for row in rows for v in row]).lastrowid
+                last_position = self._conn.execute(
+                    statements.insert_sql(len(rows)), [v for row in rows for v in row]
+                ).lastrowid
             except sqlite3.IntegrityError as exc:
                 with self._write("append") as conn:
                     self._checked_head(conn, thread_id, head[0])  # another writer appended: ConcurrencyError
@@ -358,13 +317,11 @@ class SqliteEventStore:
         if thread_id not in self._lineage and self._thread_row(thread_id) is None:
             if expected_seq != 0:
                 raise ThreadNotFound(thread_id)
-            conn.execute("INSERT INTO event_threads (thread_id, created_at) VALUES (?, ?)", (thread_id, _now()))
+            conn.execute(statements.NEW_THREAD, (thread_id, _now()))
             self._lineage[thread_id] = ((thread_id, 1, _NO_END),)  # dropped again if the append rolls back
             return 0, GENESIS
         segments = self._segments(thread_id)
-        last = conn.execute(
-            f"SELECT seq, hash FROM events WHERE thread_key = {KEY_OF} ORDER BY seq DESC LIMIT 1", (thread_id,)
-        ).fetchone()
+        last = conn.execute(statements.LAST_EVENT, (thread_id,)).fetchone()
         head = int(last[0]) if last is not None else segments[-1][1] - 1
         if head != expected_seq:
             raise ConcurrencyError(
@@ -390,7 +347,7 @@ class SqliteEventStore:
                 raise ConcurrencyError(f"thread {new_thread_id!r} already exists", thread_id=new_thread_id)
             created = _now()
             conn.execute(
-                "INSERT INTO event_threads (thread_id, parent_thread_id, parent_seq, created_at) VALUES (?, ?, ?, ?)",
+                statements.NEW_FORK,
                 (new_thread_id, source_thread_id, at_seq, created),
             )
         return ThreadInfo(
@@ -425,11 +382,7 @@ class SqliteEventStore:
         )
 
     def list_threads(self) -> list[ThreadInfo]:
-        rows = self._query(
-            "SELECT t.thread_id, t.parent_thread_id, t.parent_seq, t.created_at, "
-            "(SELECT max(seq) FROM events e WHERE e.thread_key = t.key) "
-            "FROM event_threads t ORDER BY t.key"
-        )
+        rows = self._query(statements.LIST_THREADS)
         return [
             ThreadInfo(
                 thread_id=r[0],
@@ -471,7 +424,9 @@ class SqliteEventStore:
     def _page(
         self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
     ) -> list[tuple[Any, ...]]:
-        return self._query(_THREAD_RANGE + type_sql + _FORWARD_ORDER, (thread_id, start, stop, *type_params, page))
+        return self._query(
+            statements.THREAD_RANGE + type_sql + statements.FORWARD_ORDER, (thread_id, start, stop, *type_params, page)
+        )
 
     def _forward(
         self, thread_id: str, start: int, stop: int, type_sql: str, type_params: tuple[int, ...], page: int
@@ -489,7 +444,7 @@ class SqliteEventStore:
         self, thread_id: str, *, before_seq: int | None = None, types: Sequence[str] | None = None
     ) -> Iterator[EventRecord]:
         type_sql, type_params = self._type_filter(types)
-        sql = _THREAD_RANGE + type_sql + _BACKWARD_ORDER
+        sql = statements.THREAD_RANGE + type_sql + statements.BACKWARD_ORDER
         for seg_thread, stop, rows in self._pages_backward(thread_id, before_seq, sql, type_params):
             if rows and stop == _NO_END and not type_sql and seg_thread == thread_id:
                 head = rows[0]  # the thread's own newest event: its head as of this read
@@ -498,7 +453,7 @@ class SqliteEventStore:
             yield from self._records(rows)
 
     def read_payloads_backward(self, thread_id: str, *, before_seq: int | None = None) -> Iterator[EventPayload]:
-        for _, _, rows in self._pages_backward(thread_id, before_seq, _PAYLOAD_RANGE_BACKWARD, ()):
+        for _, _, rows in self._pages_backward(thread_id, before_seq, statements.PAYLOAD_RANGE_BACKWARD, ()):
             yield from payloads_of(rows, self._types.names, self._names_with)
 
     def _pages_backward(
@@ -539,7 +494,7 @@ class SqliteEventStore:
         position = after
         while remaining is None or remaining > 0:
             page = PAGE if remaining is None else min(PAGE, remaining)
-            rows = self._query(_ALL_AFTER, (position, page))
+            rows = self._query(statements.ALL_AFTER, (position, page))
             yield from self._records(rows)
             if remaining is not None:
                 remaining -= len(rows)
@@ -558,7 +513,7 @@ class SqliteEventStore:
             if seq > self._head_in(conn, thread_id, segments):
                 raise ValueError(f"thread {thread_id!r} has no event {seq} to snapshot")
             conn.execute(
-                _INSERT_SNAPSHOT,
+                statements.INSERT_SNAPSHOT,
                 (owner, seq, bytes(payload), _now()),
             )
 
@@ -583,11 +538,11 @@ class SqliteEventStore:
             hi = hi if at_most is None else min(hi, at_most)
             remaining = -1 if limit is None else limit - len(found)  # SQLite reads a negative LIMIT as none
             if hi >= lo and remaining != 0:
-                found.extend(seq for (seq,) in self._query(_SNAPSHOT_SEQS, (seg_thread, lo, hi, remaining)))
+                found.extend(seq for (seq,) in self._query(statements.SNAPSHOT_SEQS, (seg_thread, lo, hi, remaining)))
         return found
 
     def _snapshot_in(self, thread_id: str, lo: int, hi: int) -> SnapshotRecord | None:
-        rows = self._query(_LATEST_SNAPSHOT, (thread_id, lo, hi))
+        rows = self._query(statements.LATEST_SNAPSHOT, (thread_id, lo, hi))
         if not rows:
             return None
         t, seq, payload, created = rows[0]
@@ -597,9 +552,9 @@ class SqliteEventStore:
     def delete_snapshots(self, thread_id: str | None = None) -> int:
         with self._write("delete snapshots") as conn:
             if thread_id is None:
-                cursor = conn.execute("DELETE FROM snapshots")
+                cursor = conn.execute(statements.DELETE_SNAPSHOTS)
             else:
-                cursor = conn.execute(f"DELETE FROM snapshots WHERE thread_key = {KEY_OF}", (thread_id,))
+                cursor = conn.execute(statements.DELETE_THREAD_SNAPSHOTS, (thread_id,))
             return int(cursor.rowcount)
 
     # -- verification -----------------------------------------------------------
