@@ -28,7 +28,7 @@ import re
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -131,18 +131,24 @@ def is_pydantic_model(cls: Any) -> bool:
 
 
 class _PathError(Exception):
-    """Internal: carries the location of an unencodable value outwards as the stack unwinds."""
+    """Internal: an unencodable value, and its place, found as the stack unwinds.
 
-    def __init__(self, message: str, path: list[str]):
+    ``at`` is the value whose encoding failed at the level the error has reached;
+    the container around it looks ``at`` up among its children to add its place.
+    """
+
+    def __init__(self, message: str, at: Any):
         self.message = message
-        self.path = path
+        self.path: list[str] = []
+        self.at = at
 
 
 def encode_value(value: Any, where: str = "value") -> Any:
     """Return JSON-safe data for ``value``; raise ``SerializationError`` naming the type and place."""
     try:
         return _encode(value, 0)
-    except _PathError as err:
+    except _FAILURES as exc:
+        err = _failed_in(value, iter(()), exc)
         location = where + "".join(reversed(err.path))
         raise SerializationError(f"{err.message} at {location}") from None
 
@@ -150,7 +156,7 @@ def encode_value(value: Any, where: str = "value") -> Any:
 def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, kept flat for speed
     t = type(v)
     if t is str:
-        if _is_utf8(v):
+        if v.isascii() or _is_utf8(v):
             return v
         # Lone surrogates. UTF-8 keeps a high+low pair as the two code points it is; UTF-16 would join them.
         raw = v.encode("utf-8", "surrogatepass")
@@ -168,24 +174,36 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
             return v
         return {TAG: "float", "v": repr(v)}
     if depth >= MAX_DEPTH:
-        raise _PathError(f"value is nested more than {MAX_DEPTH} levels deep", [])
+        raise _PathError(f"value is nested more than {MAX_DEPTH} levels deep", v)
     depth += 1
+    # Children are encoded without noting their places (a string per item was most of the cost
+    # of a large list): a failure is placed as it passes back through (``_failed_in``). An ASCII
+    # string, the commonest item, is taken as it is, without a call.
     if t is list:
-        return [_encode_at(item, depth, f"[{i}]") for i, item in enumerate(v)]
+        try:
+            return [i if type(i) is str and i.isascii() else _encode(i, depth) for i in v]
+        except _FAILURES as exc:
+            raise _failed_in(v, _indexed(v), exc) from None
     if t is dict:
-        if TAG not in v and all(type(k) is str and _is_utf8(k) for k in v):
-            return {k: _encode_at(item, depth, f"[{k!r}]") for k, item in v.items()}
-        return {
-            TAG: "dict",
-            "items": [
-                [_encode_at(k, depth, f"<key {i}>"), _encode_at(item, depth, f"[{k!r}]")]
-                for i, (k, item) in enumerate(v.items())
-            ],
-        }
+        if TAG not in v and all(type(k) is str and (k.isascii() or _is_utf8(k)) for k in v):
+            try:
+                return {k: i if type(i) is str and i.isascii() else _encode(i, depth) for k, i in v.items()}
+            except _FAILURES as exc:
+                raise _failed_in(v, ((f"[{k!r}]", i) for k, i in v.items()), exc) from None
+        try:
+            return {TAG: "dict", "items": [[_encode(k, depth), _encode(i, depth)] for k, i in v.items()]}
+        except _FAILURES as exc:
+            raise _failed_in(v, _keys_and_values(v), exc) from None
     if t is tuple:
-        return {TAG: "tuple", "items": [_encode_at(item, depth, f"[{i}]") for i, item in enumerate(v)]}
+        try:
+            return {TAG: "tuple", "items": [_encode(i, depth) for i in v]}
+        except _FAILURES as exc:
+            raise _failed_in(v, _indexed(v), exc) from None
     if t is set or t is frozenset:
-        items = [_encode_at(item, depth, "<set item>") for item in v]
+        try:
+            items = [_encode(i, depth) for i in v]
+        except _FAILURES as exc:
+            raise _failed_in(v, (("<set item>", i) for i in v), exc) from None
         from eventstore.jsonio import dumps
 
         items.sort(key=dumps)
@@ -206,17 +224,62 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
         return {TAG: "decimal", "v": str(v)}
     custom = _registry.custom_by_class.get(t)
     if custom is not None:
-        return {TAG: "custom", "type": custom.name, "v": _encode_at(custom.to_data(v), depth, f"<{custom.name}>")}
+        data = custom.to_data(v)
+        try:
+            return {TAG: "custom", "type": custom.name, "v": _encode(data, depth)}
+        except _FAILURES as exc:
+            raise _failed_in(v, iter(((f"<{custom.name}>", data),)), exc) from None
     if isinstance(v, enum.Enum):
-        return {TAG: "enum", "type": _registry.name_of(t), "v": _encode_at(v.value, depth, ".value")}
-    if _is_record_class(t):
-        return {TAG: "obj", "type": _registry.name_of(t), "fields": _encode_fields(v, t, depth)}
+        try:
+            return {TAG: "enum", "type": _registry.name_of(t), "v": _encode(v.value, depth)}
+        except _FAILURES as exc:
+            raise _failed_in(v, iter(((".value", v.value),)), exc) from None
+    fields = _record_fields.get(t)
+    if fields is None:
+        fields = _fields_of_record(t)
+    if fields is not None:
+        try:
+            encoded = {arg: _encode(getattr(v, name), depth) for name, arg in fields}
+        except _FAILURES as exc:
+            raise _failed_in(v, ((f".{name}", getattr(v, name)) for name, _ in fields), exc) from None
+        return {TAG: "obj", "type": _registry.name_of(t), "fields": encoded}
     raise _PathError(
         f"cannot store a value of type {t.__module__}.{t.__qualname__}: the log accepts JSON values, "
         "tuples, sets, bytes, dates and times, UUIDs, decimals, enums, attrs classes, dataclasses, pydantic models "
         "and types registered with eventstore.register_type()",
-        [],
+        v,
     )
+
+
+_FAILURES = (_PathError, RecursionError)
+
+
+def _failed_in(container: Any, places: Iterator[tuple[str, Any]], exc: BaseException) -> _PathError:
+    """A failure inside ``container``: the place of the child that failed added to its path.
+
+    The child is found by identity among ``places`` (each child with its place, in
+    encoding order: the first occurrence of an object is the one that failed). A
+    ``RecursionError`` is placed at the container where the stack ran out.
+    """
+    if not isinstance(exc, _PathError):
+        return _PathError("value is nested too deeply", container)
+    for step, child in places:
+        if child is exc.at:
+            exc.path.append(step)
+            break
+    exc.at = container
+    return exc
+
+
+def _indexed(items: list[Any] | tuple[Any, ...]) -> Iterator[tuple[str, Any]]:
+    return ((f"[{n}]", item) for n, item in enumerate(items))
+
+
+def _keys_and_values(v: dict[Any, Any]) -> Iterator[tuple[str, Any]]:
+    """A tagged dict's children in the order they are encoded, each with its place."""
+    for n, (k, i) in enumerate(v.items()):
+        yield f"<key {n}>", k
+        yield f"[{k!r}]", i
 
 
 def _is_utf8(s: str) -> bool:
@@ -261,14 +324,18 @@ def _zone(key: Any) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(key)
 
 
-def _encode_at(v: Any, depth: int, step: str) -> Any:
-    try:
-        return _encode(v, depth)
-    except _PathError as err:
-        err.path.append(step)
-        raise
-    except RecursionError:
-        raise _PathError("value is nested too deeply", [step]) from None
+_record_fields: dict[type[Any], list[tuple[str, str]]] = {}
+"""``_init_fields`` of each record class encoded so far: a class's fields never change (bounded below)."""
+
+
+def _fields_of_record(cls: type[Any]) -> list[tuple[str, str]] | None:
+    """``_init_fields`` of a record class (remembered), or None for a class that is no record."""
+    if not _is_record_class(cls):
+        return None
+    fields = _init_fields(cls)
+    if len(_record_fields) < 10_000:
+        _record_fields[cls] = fields
+    return fields
 
 
 def _init_fields(cls: type[Any]) -> list[tuple[str, str]]:
@@ -280,10 +347,6 @@ def _init_fields(cls: type[Any]) -> list[tuple[str, str]]:
     return [(f.name, f.name) for f in dataclasses.fields(cls) if f.init]
 
 
-def _encode_fields(v: Any, cls: type[Any], depth: int) -> dict[str, Any]:
-    return {arg: _encode_at(getattr(v, name), depth, f".{name}") for name, arg in _init_fields(cls)}
-
-
 def decode_value(data: Any) -> Any:
     """Rebuild the value ``encode_value`` produced; unknown tags or type names are errors."""
     try:
@@ -292,15 +355,19 @@ def decode_value(data: Any) -> Any:
         raise CorruptLogError("stored value is nested too deeply to decode") from None
 
 
+_NESTED = (list, dict)
+
+
 def _decode(d: Any) -> Any:  # noqa: C901 - one dispatch on tag
     t = type(d)
+    # Only lists and dicts hold anything to decode: other items are taken as they are, without a call.
     if t is list:
-        return [_decode(item) for item in d]
+        return [_decode(i) if type(i) in _NESTED else i for i in d]
     if t is not dict:
         return d
     tag = d.get(TAG)
     if tag is None:
-        return {k: _decode(item) for k, item in d.items()}
+        return {k: _decode(i) if type(i) in _NESTED else i for k, i in d.items()}
     try:
         if tag == "tuple":
             return tuple(_decode(item) for item in d["items"])

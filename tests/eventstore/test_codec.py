@@ -74,6 +74,16 @@ def _zone_of(tz: dt.tzinfo | None) -> Any:
     return None if tz is None else ("offset", tz.utcoffset(None))
 
 
+@dataclasses.dataclass
+class Nothing:
+    """A dataclass with no fields."""
+
+
+@attrs.frozen
+class Marker:
+    """An attrs class with no fields."""
+
+
 def round_trip(value: Any) -> Any:
     """Encode, write as JSON bytes, parse, decode: the path every stored value takes."""
     return decode_value(jsonio.loads(jsonio.dumps(encode_value(value))))
@@ -147,6 +157,7 @@ EXAMPLES: dict[str, Any] = {
     "attrs class": Pair(left=Point(1, 2), right=[Tag("t")], note="private alias"),
     "dataclass": Box(value={"deep": (1, {2})}, label="lbl"),
     "registered type": Money(decimal.Decimal("9.99"), "EUR"),
+    "records without fields": [Nothing(), Marker(), Nothing()],
     "nested mixture": {
         "state": [Box(Pair({1: (b"x", None)}, frozenset({Color.GREEN}))), {"__lg__": {dt.date(2000, 1, 1): 2**70}}]
     },
@@ -265,6 +276,65 @@ def test_the_error_path_points_at_the_refused_value(value: Any, path: str) -> No
     with pytest.raises(SerializationError) as info:
         encode_value(value)
     assert str(info.value).endswith(f"at {path}")
+
+
+class _Refused:
+    """A value the log cannot store."""
+
+
+@st.composite
+def values_with_one_refused(draw: st.DrawFn) -> tuple[Any, str]:
+    """A value with one unencodable object somewhere inside, and its place as ``encode_value`` names it.
+
+    Siblings after it may hold the same object again: the place named is the first.
+    """
+    refused = _Refused()
+    value: Any = refused
+    path = ""
+    for _ in range(draw(st.integers(min_value=0, max_value=5))):
+        before = draw(st.lists(values, max_size=2))
+        after = draw(st.lists(values | st.just(refused), max_size=2))
+        kind = draw(st.sampled_from(["list", "tuple", "dict", "record"]))
+        if kind == "record":
+            value, path = Box(value=value), ".value" + path
+        elif kind == "dict":
+            keys = draw(st.lists(st.text(max_size=4), min_size=len(before) + 1 + len(after), unique=True))
+            inner = dict(zip(keys, [*before, value, *after], strict=False))
+            value, path = inner, f"[{keys[len(before)]!r}]" + path
+        else:
+            items = [*before, value, *after]
+            value, path = (items if kind == "list" else tuple(items)), f"[{len(before)}]" + path
+    return value, path
+
+
+@given(values_with_one_refused())
+def test_the_error_path_names_where_the_refused_value_sits(case: tuple[Any, str]) -> None:
+    value, path = case
+    with pytest.raises(SerializationError, match="_Refused") as info:
+        encode_value(value, "state")
+    assert str(info.value).endswith(f" at state{path}")
+
+
+def test_the_error_path_names_the_first_refused_item_of_a_long_list() -> None:
+    refused = _Refused()
+    with pytest.raises(SerializationError) as info:
+        encode_value({"log": ["fine", 1, {"k": "v"}] * 2000 + [refused, "fine", refused]})
+    assert str(info.value).endswith("at value['log'][6000]")
+
+
+def test_a_value_shared_at_two_depths_is_refused_where_it_is_too_deep() -> None:
+    deep: list[Any] = []
+    innermost = deep
+    for _ in range(190):  # 191 lists: storable on their own
+        innermost.append([])
+        innermost = innermost[0]
+    wrapped: list[Any] = [deep]
+    for _ in range(9):
+        wrapped = [wrapped]
+    with pytest.raises(SerializationError, match="nested more than 200 levels") as info:
+        encode_value([deep, wrapped])
+    assert " at value[1][0][0]" in str(info.value)
+    assert encode_value([deep]) is not None
 
 
 def test_a_value_that_contains_itself_is_refused() -> None:
