@@ -185,11 +185,9 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
         except _FAILURES as exc:
             raise _failed_in(v, _indexed(v), exc) from None
     if t is dict:
-        if TAG not in v and all(type(k) is str and (k.isascii() or _is_utf8(k)) for k in v):
-            try:
-                return {k: i if type(i) is str and i.isascii() else _encode(i, depth) for k, i in v.items()}
-            except _FAILURES as exc:
-                raise _failed_in(v, ((f"[{k!r}]", i) for k, i in v.items()), exc) from None
+        plain = _plain_dict(v, depth) if TAG not in v else None
+        if plain is not None:
+            return plain
         try:
             return {TAG: "dict", "items": [[_encode(k, depth), _encode(i, depth)] for k, i in v.items()]}
         except _FAILURES as exc:
@@ -252,6 +250,23 @@ def _encode(v: Any, depth: int) -> Any:  # noqa: C901 - one dispatch on type, ke
 
 
 _FAILURES = (_PathError, RecursionError)
+
+
+def _plain_dict(v: dict[Any, Any], depth: int) -> dict[str, Any] | None:
+    """``v`` with its values encoded, if JSON can hold every key as it is; None at the first key it cannot.
+
+    One loop checks each key and encodes its value (a check of every key first,
+    then a comprehension, took twice as long for a small dict).
+    """
+    encoded: dict[str, Any] = {}
+    try:
+        for k, i in v.items():
+            if type(k) is not str or not (k.isascii() or _is_utf8(k)):
+                return None
+            encoded[k] = i if type(i) is str and i.isascii() else _encode(i, depth)
+    except _FAILURES as exc:
+        raise _failed_in(v, ((f"[{k!r}]", i) for k, i in v.items()), exc) from None
+    return encoded
 
 
 def _failed_in(container: Any, places: Iterator[tuple[str, Any]], exc: BaseException) -> _PathError:
