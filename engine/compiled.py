@@ -16,6 +16,7 @@ import attrs
 from engine.channels import MISSING
 from engine.checkpointer import InMemorySaver, SqliteSaver
 from engine.constants import DEFAULT_RECURSION_LIMIT, END, INTERRUPT_KEY, START
+from engine.detach import detached
 from engine.errors import InvalidUpdateError
 from engine.events import CHECKPOINT, CheckpointCommitted, Routing, StateUpdated, TaskCompleted, Write
 from engine.history_walk import walk_history
@@ -226,7 +227,9 @@ class CompiledStateGraph:
         settings = self._settings(config, modes, interrupt_before, interrupt_after, durability=durability)
         for mode, chunk in self._run(input, settings):
             if mode in modes:
-                yield chunk if single else (mode, chunk)
+                # The engine's own objects: the caller gets copies (``engine.detach``), custom chunks as written.
+                own = chunk if mode == "custom" else detached(chunk)
+                yield own if single else (mode, own)
 
     def invoke(
         self,
@@ -247,7 +250,7 @@ class CompiledStateGraph:
         for mode, chunk in self._run(input, settings):
             if mode == "values":
                 latest = chunk
-        return latest
+        return detached(latest)  # the caller's copy of the engine's objects (``engine.detach``)
 
     def _run(self, input: Any, settings: RunSettings) -> Iterator[tuple[str, Any]]:
         """One call's chunks; with ``on_conflict="retry"``, a call that lost a race goes on from the new head."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from engine.detach import detached
 from engine.errors import GraphInterrupt
 from engine.planning import interrupt_id
 from engine.types import Interrupt
@@ -48,7 +49,7 @@ def interrupt(value: Any) -> Any:
     index = scope.calls
     scope.calls += 1
     if index < len(scope.resume_values):
-        return scope.resume_values[index]
+        return detached(scope.resume_values[index])  # the answer as recorded, whatever the node does with it
     raise GraphInterrupt((Interrupt(value=value, id=interrupt_id(scope.task_id, index)),))
 
 

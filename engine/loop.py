@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from engine.constants import INTERRUPT_KEY, START
+from engine.detach import detached
 from engine.errors import EmptyInputError, GraphRecursionError, InvalidUpdateError, ResumeError
 from engine.events import (
     CheckpointCommitted,
@@ -258,6 +259,7 @@ class Invocation:
         return False
 
     def _stage_input(self, value: Any) -> None:
+        value = detached(value)  # the caller may change its input once the call returns
         self.graph.builder.schema.update_from(value, "the graph input")
         step = self.frame.step + 1 if self.checkpoint is not None else -1
         frame = Frame(values=self.frame.values, joins=self.frame.joins, has_input=True, start_input=value, step=step)
@@ -332,7 +334,7 @@ class Invocation:
                 interrupt_id=raised.interrupt_id,
                 task_id=raised.task.id,
                 index=raised.index,
-                value=value,
+                value=detached(value),
                 question_hash=raised.value_hash,
             )
             for raised, value in chosen
@@ -480,7 +482,7 @@ class Invocation:
                     task=outcome.ref,
                     interrupt_id=outcome.interrupt.id,
                     index=index,
-                    value=outcome.interrupt.value,
+                    value=detached(outcome.interrupt.value),
                     value_hash=value_hash(question),
                     duration_ms=outcome.duration_ms,
                 )

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import attrs
 
 from engine.channels import MISSING, Channel, LastValue, Reducer
+from engine.detach import detached
 from engine.errors import InvalidUpdateError
 from eventstore import register_schema_types
 from eventstore.values import is_pydantic_model
@@ -50,10 +51,13 @@ class StateSchema:
         return values
 
     def as_node_input(self, values: Mapping[str, Any]) -> Any:
-        """The state as a node receives it: a dict, or an instance of the dataclass/attrs/pydantic schema."""
+        """The state as a node receives it: a dict, or an instance of the dataclass/attrs/pydantic schema.
+
+        A copy (``engine.detach``): what a node changes in place is not the thread's state.
+        """
         if self.kind == "typeddict":
-            return dict(values)
-        present = {_init_name(self.schema, k): v for k, v in values.items() if k in self.channels}
+            return detached(dict(values))
+        present = {_init_name(self.schema, k): detached(v) for k, v in values.items() if k in self.channels}
         if self.kind == "pydantic":
             try:
                 return self.schema(**present)  # validated, defaults for keys never written
@@ -66,13 +70,16 @@ class StateSchema:
             return self.schema(**missing, **present)
 
     def update_from(self, value: Any, where: str) -> dict[str, Any] | None:
-        """A node's or caller's update as a dict of known keys; anything else is a clear error."""
+        """A node's or caller's update as a dict of known keys; anything else is a clear error.
+
+        Its values are copies (``engine.detach``): the caller may go on changing what it passed.
+        """
         if value is None:
             return None
         if isinstance(value, Mapping):
-            update = dict(value)
+            update = {key: detached(item) for key, item in value.items()}
         elif self.kind != "typeddict" and isinstance(value, self.schema):
-            update = _object_fields(value)
+            update = detached(_object_fields(value))
         else:
             raise InvalidUpdateError(
                 f"{where} must be a dict of state keys (or None), got {type(value).__qualname__}: {value!r:.200}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.detach import detached
 from engine.errors import InvalidUpdateError, TaskError
 from engine.events import InterruptRaised, TaskCompleted
 from engine.planning import Frame, plan_slots
@@ -20,11 +21,11 @@ of these per checkpoint (half the cost of calling the class)."""
 
 
 def _result(completed: TaskCompleted) -> dict[str, Any]:
-    """A finished task's writes as ``PregelTask.result`` shows them."""
+    """A finished task's writes as ``PregelTask.result`` shows them (the caller's copy: ``engine.detach``)."""
     writes = completed.writes
     if len(writes) == 1:  # most tasks write one key: no comprehension to call
-        return {writes[0].key: writes[0].value}
-    return {write.key: write.value for write in writes}
+        return {writes[0].key: detached(writes[0].value)}
+    return {write.key: detached(write.value) for write in writes}
 
 
 def checkpoint_config(thread_id: str, checkpoint_id: str) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def snapshot_at(
             raised = pending.open_interrupt(id_) if live else pending.latest_interrupt(id_)
         task_interrupts: tuple[Interrupt, ...] = ()
         if raised is not None:
-            task_interrupts = (Interrupt(value=raised.value, id=raised.interrupt_id),)
+            task_interrupts = (Interrupt(value=detached(raised.value), id=raised.interrupt_id),)
             interrupts.extend(task_interrupts)
         if completed is None or not live:
             next_names.append(name)
@@ -114,11 +115,11 @@ def snapshot_at(
                 ),
             )
         )
-    values = live_values(graph, frame, pending) if live else frame.values  # ``output`` makes the caller's copy
+    values = live_values(graph, frame, pending) if live else frame.values
     return _make(
         StateSnapshot,
         (
-            graph.output(values),
+            detached(graph.output(values)),  # the caller's copy (``engine.detach``)
             tuple(next_names),
             checkpoint_config(thread_id, checkpoint.id),
             metadata if metadata is not None else checkpoint_metadata(checkpoint),

@@ -14,6 +14,7 @@ import attrs
 from engine.channels import MISSING
 from engine.constants import END, START
 from engine.context import TaskScope, enter_scope
+from engine.detach import detached
 from engine.errors import GraphInterrupt, InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskRef, Write
 from engine.planning import Frame, PlannedTask, apply_writes
@@ -111,7 +112,7 @@ class Router:
             if isinstance(item, Send):
                 if item.node not in self.nodes:
                     raise InvalidUpdateError(f"{what} of {node!r} sent to unknown node {item.node!r}")
-                sends.append(SendPacket(node=item.node, arg=item.arg))
+                sends.append(SendPacket(node=item.node, arg=detached(item.arg)))
             elif item is None or item == END:
                 continue
             elif isinstance(item, str) and item in self.nodes:
@@ -168,7 +169,7 @@ def _run_in_scope(
             node_name = START
         else:
             spec = router.builder.nodes[task.ref.name]
-            arg = router.schema.as_node_input(frame.values) if task.send_arg is MISSING else task.send_arg
+            arg = router.schema.as_node_input(frame.values) if task.send_arg is MISSING else detached(task.send_arg)
             returned = awaited(spec.fn(arg, config) if spec.wants_config else spec.fn(arg))
             update, goto = _interpret_return(router, task.ref.name, returned)
             node_name = task.ref.name
