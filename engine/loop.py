@@ -414,7 +414,7 @@ class Invocation:
         if stop_after:
             self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
         self.stopping = stop_after or self._breaks_before(self.checkpoint.event.next)
-        self._flush(snapshot_of=next_frame, final=False)
+        self._flush(snapshot_of=next_frame, final=stop_after)  # a run that stops here stores what it sealed
         yield from _updates(outcomes)
         yield "values", self.graph.output(next_frame.values)
         if stop_after:

@@ -115,6 +115,21 @@ def test_an_interrupt_is_stored_when_the_call_returns(tmp_path: Path, durability
             assert graph.invoke(Command(resume="yes"), CONFIG, durability=durability) == {"log": ["first", "yes"]}
 
 
+@pytest.mark.parametrize("durability", DURABILITY)
+@pytest.mark.parametrize("breakpoint", ["interrupt_before", "interrupt_after"])
+def test_a_run_that_stops_at_a_breakpoint_is_stored_when_the_call_returns(
+    tmp_path: Path, durability: str, breakpoint: str
+) -> None:
+    with SqliteSaver(tmp_path / "b.db") as saver:
+        graph = chain("a", "b", "c").compile(checkpointer=saver, **{breakpoint: ["b"]})
+        out = graph.invoke({"log": []}, CONFIG, durability=durability)
+        with SqliteSaver(tmp_path / "b.db") as other:
+            seen = chain("a", "b", "c").compile(checkpointer=other).get_state(CONFIG)
+        assert out == seen.values
+        assert seen.next == (("b",) if breakpoint == "interrupt_before" else ("c",))
+        assert graph.invoke(None, CONFIG, durability=durability) == {"log": ["a", "b", "c"]}
+
+
 def test_with_exit_durability_a_run_is_appended_in_one_transaction_and_keeps_every_checkpoint(
     tmp_path: Path,
 ) -> None:
