@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
+
 from engine.planning import Frame
 
 if TYPE_CHECKING:
-    from engine.views import CheckpointRecord
+    from engine.views import CheckpointRecord, ThreadView
 from eventstore import CorruptLogError, EventStore, EventStoreError, SqliteEventStore
 
 SNAPSHOT_WEIGHT = 4.0
@@ -23,10 +25,13 @@ SNAPSHOT_WEIGHT = 4.0
 
 
 class FrameCache:
-    """A bounded map of (thread, checkpoint seq) to folded frames.
+    """A bounded map of (thread, checkpoint seq) to folded frames, and of threads to their live heads.
 
     A checkpoint's frame is a fact of the immutable log, so an entry never goes
-    stale; the bound only limits memory.
+    stale; the bound only limits memory. A live head is the view a run left a
+    thread in (its head checkpoint, frame and pending results): the next run on
+    that thread starts from it without reading the log, but only while the
+    thread's last event is still the one the head was left at.
     """
 
     def __init__(self, capacity: int = 256, *, use_snapshots: bool = True) -> None:
@@ -35,7 +40,29 @@ class FrameCache:
         """False for a cache that must be filled by folding events only (to check snapshots against)."""
         self._items: OrderedDict[tuple[str, int], Frame] = OrderedDict()
         self._records: OrderedDict[tuple[str, int], CheckpointRecord] = OrderedDict()
+        self._heads: OrderedDict[str, ThreadView] = OrderedDict()
         self._lock = threading.Lock()
+
+    def keep_head(self, view: ThreadView) -> None:
+        """Keep the view a run left its thread in, with ``view.last_seq`` its last event (stored)."""
+        with self._lock:
+            self._heads[view.thread_id] = attrs.evolve(view, pending=view.pending.copy())
+            self._heads.move_to_end(view.thread_id)
+            while len(self._heads) > self.capacity:
+                self._heads.popitem(last=False)
+
+    def live_head(self, thread_id: str, last_seq: int) -> ThreadView | None:
+        """The kept head of ``thread_id`` if its last event is still ``last_seq`` (another writer appended if not).
+
+        Its checkpoint record has no ``recorded_at`` (a run's own records never
+        have one): it is for runs, which do not show times.
+        """
+        with self._lock:
+            view = self._heads.get(thread_id)
+            if view is None or view.last_seq != last_seq:
+                return None
+            self._heads.move_to_end(thread_id)
+        return attrs.evolve(view, pending=view.pending.copy())
 
     def remember(self, thread_id: str, checkpoint: CheckpointRecord) -> None:
         """Keep a checkpoint record seen while folding (parents are looked up here before the log)."""
@@ -89,6 +116,7 @@ class FrameCache:
         with self._lock:
             self._items.clear()
             self._records.clear()
+            self._heads.clear()
 
 
 class SqliteSaver:

@@ -35,7 +35,7 @@ from engine.planning import Frame, PlannedTask, in_path_order, new_checkpoint_id
 from engine.snapshots import live_values
 from engine.tasks import TaskOutcome, run_task
 from engine.types import Command
-from engine.views import CheckpointRecord, Pending
+from engine.views import CheckpointRecord, Pending, ThreadView
 from eventstore import (
     NewEvent,
     SerializationError,
@@ -70,14 +70,16 @@ class Invocation:
         checked = settings.saver.check_integrity(self.thread_id)
         self.batch: list[NewEvent] = []
         # A thread the check found empty has nothing to load (if another writer starts it
-        # meanwhile, the first append expects event 0 and raises ConcurrencyError).
-        view = (
-            graph.replayer.empty_view(self.thread_id)
-            if checked == 0
-            else graph.replayer.load(self.store, self.thread_id, cache=self.cache)
-        )
+        # meanwhile, the first append expects event 0 and raises ConcurrencyError). One an
+        # earlier run left at the head the check found needs no reading either.
+        if checked == 0:
+            view = graph.replayer.empty_view(self.thread_id)
+        else:
+            live = self.cache.live_head(self.thread_id, checked) if checked is not None else None
+            view = live or graph.replayer.load(self.store, self.thread_id, cache=self.cache)
         self.base_seq = view.last_seq
         self.checkpoint: CheckpointRecord | None = view.checkpoint
+        self.checkpoint_frame = view.frame  # the checkpoint's own frame (``frame`` has its commands applied)
         self.frame: Frame = graph.replayer.effective(view)
         self.pending: Pending = view.pending
         self.fresh_checkpoint = False
@@ -92,6 +94,10 @@ class Invocation:
     def _stage(self, event: Any) -> int:
         self.batch.append(encode_event(event))
         return self.base_seq + len(self.batch)
+
+    def _stage_result(self, event: Any) -> None:
+        """Stage an event about the current checkpoint and count it among its results, as a read of the log would."""
+        self.pending.add(self._stage(event), event)
 
     def _flush(self, snapshot_of: Frame | None = None, *, final: bool = True) -> None:
         """Append the staged events in one transaction, with a snapshot of ``snapshot_of`` if one is due.
@@ -209,7 +215,7 @@ class Invocation:
         )
         self._stage(event)
         self.checkpoint = CheckpointRecord(seq=seq, id=event.id, event=event, recorded_at="")
-        self.frame = frame
+        self.checkpoint_frame = self.frame = frame
         self.pending = Pending()
         self.fresh_checkpoint = True
         self.staged_frames.append((seq, frame))
@@ -232,6 +238,20 @@ class Invocation:
         except BaseException:
             self._store_sealed()  # the steps finished before the run stopped: what "sync" had stored by now
             raise
+        self._keep_head()
+
+    def _keep_head(self) -> None:
+        """Leave the thread's head for the next run in this process (everything staged is stored by now)."""
+        if self.checkpoint is None or self.batch or self.unsent is not None or self.in_flight is not None:
+            return
+        head = ThreadView(
+            thread_id=self.thread_id,
+            last_seq=self.base_seq,
+            checkpoint=self.checkpoint,
+            frame=self.checkpoint_frame,
+            pending=self.pending,
+        )
+        self.cache.keep_head(head)
 
     def _begin(self, input: Any) -> bool:
         """Stage what the call asks for; True if the run continues an existing checkpoint."""
@@ -291,8 +311,7 @@ class Invocation:
             routing=routing,
             actor=self.settings.metadata,
         )
-        seq = self._stage(event)
-        self.pending.add(seq, event)
+        self._stage_result(event)
         self.frame = self.graph.replayer.apply_command(self.frame, event)
 
     def _open_interrupts(self) -> list[InterruptRaised]:
@@ -340,8 +359,7 @@ class Invocation:
             for raised, value in chosen
         )
         event = ResumeRecorded(checkpoint_seq=self.checkpoint.seq, answers=answers, actor=self.settings.metadata)
-        seq = self._stage(event)
-        self.pending.add(seq, event)
+        self._stage_result(event)
 
     # -- running supersteps ----------------------------------------------------
 
@@ -412,7 +430,7 @@ class Invocation:
         done = [o.ref.name for o in outcomes if o.status == "done" and o.ref.name != START]
         stop_after = bool(after) and any(name in after or "*" in after for name in done)
         if stop_after:
-            self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
+            self._stage_result(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
         self.stopping = stop_after or self._breaks_before(self.checkpoint.event.next)
         self._flush(snapshot_of=next_frame, final=stop_after)  # a run that stops here stores what it sealed
         yield from _updates(outcomes)
@@ -423,7 +441,7 @@ class Invocation:
 
     def _pause(self, when: str, nodes: list[str]) -> Iterator[tuple[str, Any]]:
         assert self.checkpoint is not None
-        self._stage(RunPaused(checkpoint_seq=self.checkpoint.seq, when=when, nodes=tuple(nodes)))
+        self._stage_result(RunPaused(checkpoint_seq=self.checkpoint.seq, when=when, nodes=tuple(nodes)))
         self._flush()
         yield "updates", {INTERRUPT_KEY: ()}
 

@@ -82,6 +82,20 @@ class Pending:
         elif isinstance(event, RunPaused):
             self.paused = event
 
+    def copy(self) -> Pending:
+        """An equal ``Pending`` that ``add`` on either leaves the other as it was.
+
+        Only ``completed`` is changed in place; ``add`` replaces the other mappings.
+        """
+        return Pending(
+            completed=dict(self.completed),
+            commands=self.commands,
+            failed=self.failed,
+            interrupts=self.interrupts,
+            answers=self.answers,
+            paused=self.paused,
+        )
+
     def resume_values(self, task_id: str) -> list[Any]:
         """The answers recorded for a task, in interrupt order (stopping at the first gap)."""
         answers = self.answers.get(task_id, _NONE)
