@@ -45,9 +45,7 @@ def _assert_live_head_is_the_logged_head(graph: CompiledStateGraph, saver: Sqlit
     calls=st.lists(st.one_of(engine_inputs, st.integers(-5, 5)), min_size=1, max_size=4),
     durability=st.sampled_from(DURABILITY),
 )
-def test_the_head_a_run_leaves_is_the_head_the_log_gives(
-    spec: GraphSpec, calls: list[Any], durability: str
-) -> None:
+def test_the_head_a_run_leaves_is_the_head_the_log_gives(spec: GraphSpec, calls: list[Any], durability: str) -> None:
     """Inputs, resumes (one interrupt at a time or all at once) and edits, in any order."""
     with tempfile.TemporaryDirectory() as directory, SqliteSaver(Path(directory) / "t.db") as saver:
         graph = build_engine_graph(spec).compile(checkpointer=saver)
