@@ -10,7 +10,7 @@ edge, in both directions, and the state a thread has is always the fold of
 what its log records (what a fresh process reads back).
 
 Immutable leaves are shared, not copied: a step copies the containers around
-them, which costs about as much as the reducer that built them.
+them, the whole state for a node's input and only the change for its writes.
 """
 
 from __future__ import annotations

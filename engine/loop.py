@@ -279,8 +279,10 @@ class Invocation:
         return False
 
     def _stage_input(self, value: Any) -> None:
-        value = detached(value)  # the caller may change its input once the call returns
-        self.graph.builder.schema.update_from(value, "the graph input")
+        checked = self.graph.builder.schema.update_from(value, "the graph input")
+        # Kept as given, but a copy: the caller may change its input once the call returns. A plain
+        # dict's check already made one (its known keys are all its keys, or the check raised).
+        value = checked if type(value) is dict else detached(value)
         step = self.frame.step + 1 if self.checkpoint is not None else -1
         frame = Frame(values=self.frame.values, joins=self.frame.joins, has_input=True, start_input=value, step=step)
         self._stage_checkpoint(source="input", step=step, applied=(), frame=frame, start_input=value, has_input=True)
@@ -514,10 +516,9 @@ class Invocation:
                     duration_ms=outcome.duration_ms,
                 )
             try:
-                seq = self._stage(event)
+                self._stage_result(event)
             except SerializationError as exc:
                 raise SerializationError(_locate_unencodable(outcome) or str(exc)) from None
-            self.pending.add(seq, event)
         return sorted(self.pending.completed.values(), key=lambda item: item[0])
 
     def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:

@@ -56,7 +56,7 @@ class StateSchema:
         A copy (``engine.detach``): what a node changes in place is not the thread's state.
         """
         if self.kind == "typeddict":
-            return detached(dict(values))
+            return {key: detached(item) for key, item in values.items()}
         present = {_init_name(self.schema, k): detached(v) for k, v in values.items() if k in self.channels}
         if self.kind == "pydantic":
             try:
