@@ -60,6 +60,8 @@ class RunSettings(Address):
     interrupt_after: tuple[str, ...]
     config: Mapping[str, Any]
     durability: str = "sync"
+    values_each_step: bool = True
+    """False for ``invoke``: the run yields ``values`` only where it ends (the one chunk ``invoke`` returns)."""
 
     def node_config(self, checkpoint_id: str | None) -> dict[str, Any]:
         """The config a node (or conditional edge) receives as its second argument."""
@@ -176,6 +178,7 @@ class CompiledStateGraph:
         *,
         needs_thread: bool = True,
         durability: str | None = None,
+        values_each_step: bool = True,
     ) -> RunSettings:
         address = self._address(config, needs_thread=needs_thread)
         config = dict(config or {})
@@ -200,6 +203,7 @@ class CompiledStateGraph:
             interrupt_after=tuple(interrupt_after) if interrupt_after else self.interrupt_after,
             config=config,
             durability=durability,
+            values_each_step=values_each_step,
         )
 
     # -- running -------------------------------------------------------------------
@@ -244,7 +248,7 @@ class CompiledStateGraph:
     ) -> Any:
         """Run the graph to its end (or first interrupt) and return the final state values."""
         settings = self._settings(
-            config, ("values", "updates"), interrupt_before, interrupt_after, durability=durability
+            config, ("values",), interrupt_before, interrupt_after, durability=durability, values_each_step=False
         )
         latest: Any = None
         for mode, chunk in self._run(input, settings):

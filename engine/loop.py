@@ -88,6 +88,11 @@ class Invocation:
         self.staged_frames: list[tuple[int, Frame]] = []  # cached only once their events are committed
         self.unsent: Batch | None = None  # sealed steps not yet handed to the store
         self.in_flight: InFlight | None = None  # durability "async": the append running beside the next step
+        # Chunks nobody reads are not made: ``updates`` only if asked for, ``values`` after every
+        # step only if asked for (``invoke`` wants the values the run ends with, made where it ends).
+        self.wants_updates = "updates" in settings.modes
+        self.wants_custom = "custom" in settings.modes
+        self.values_each_step = settings.values_each_step and "values" in settings.modes
 
     # -- staging and appending ----------------------------------------------
 
@@ -375,8 +380,10 @@ class Invocation:
             tasks = [t for t in plan(self.frame, self.checkpoint.id) if t.ref.id not in self.pending.completed]
             if not tasks:
                 self._flush()
+                if not self.values_each_step:
+                    yield "values", self.graph.output(self.frame.values)
                 return
-            if check_before and self._breaks_before([t.ref.name for t in tasks]):
+            if check_before and self.settings.interrupt_before and self._breaks_before([t.ref.name for t in tasks]):
                 yield from self._pause("before", [t.ref.name for t in tasks])
                 return
             check_before = True
@@ -388,7 +395,12 @@ class Invocation:
                 )
             steps += 1
             self._hand_over()
-            outcomes = yield from self._execute(tasks)
+            config = self.settings.node_config(self.checkpoint.id)
+            if len(tasks) == 1 and not self.wants_custom:  # the usual step: run in this thread, no chunk queue
+                task = tasks[0]
+                outcomes = [run_task(self.graph.router, task, self.frame, self._resumes(task), _discard, config)]
+            else:
+                outcomes = yield from self._execute_concurrently(tasks, config)
             faults.hit("engine.tasks_finished")
             for outcome in outcomes:
                 if outcome.status == "rejected":
@@ -398,7 +410,14 @@ class Invocation:
             if any(o.status in ("interrupted", "failed") for o in outcomes):
                 yield from self._stop(outcomes)
                 return
-            if (yield from self._commit_step(outcomes, completed)):
+            next_frame = self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
+            stop_after = self._commit_step(outcomes, completed, next_frame)
+            if self.wants_updates:
+                yield from _updates(outcomes)
+            if self.values_each_step or stop_after:
+                yield "values", self.graph.output(next_frame.values)
+            if stop_after:
+                yield "updates", {INTERRUPT_KEY: ()}
                 return
 
     def _breaks_before(self, names: Sequence[str]) -> bool:
@@ -420,43 +439,38 @@ class Invocation:
         yield "values", {**self.graph.output(live), INTERRUPT_KEY: interrupted}
 
     def _commit_step(
-        self, outcomes: list[TaskOutcome], completed: list[tuple[int, TaskCompleted]]
-    ) -> Generator[tuple[str, Any], None, bool]:
-        """Close the step with a checkpoint (and a breakpoint, if one is due); True if the run pauses."""
-        next_frame = self._next_frame(completed)
+        self, outcomes: list[TaskOutcome], completed: list[tuple[int, TaskCompleted]], next_frame: Frame
+    ) -> bool:
+        """Close the step with a checkpoint of ``next_frame`` (and a breakpoint, if due); True if the run pauses."""
         self._stage_checkpoint(
             source="loop", step=self.frame.step + 1, applied=self._applied(completed), frame=next_frame
         )
         assert self.checkpoint is not None
-        after = self.settings.interrupt_after
-        done = [o.ref.name for o in outcomes if o.status == "done" and o.ref.name != START]
-        stop_after = bool(after) and any(name in after or "*" in after for name in done)
-        if stop_after:
-            self._stage_result(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
+        stop_after = False
+        if self.settings.interrupt_after:
+            after = self.settings.interrupt_after
+            done = [o.ref.name for o in outcomes if o.status == "done" and o.ref.name != START]
+            stop_after = any(name in after or "*" in after for name in done)
+            if stop_after:
+                self._stage_result(RunPaused(checkpoint_seq=self.checkpoint.seq, when="after", nodes=tuple(done)))
         self.stopping = stop_after or self._breaks_before(self.checkpoint.event.next)
         self._flush(snapshot_of=next_frame, final=stop_after)  # a run that stops here stores what it sealed
-        yield from _updates(outcomes)
-        yield "values", self.graph.output(next_frame.values)
-        if stop_after:
-            yield "updates", {INTERRUPT_KEY: ()}
         return stop_after
 
     def _pause(self, when: str, nodes: list[str]) -> Iterator[tuple[str, Any]]:
         assert self.checkpoint is not None
         self._stage_result(RunPaused(checkpoint_seq=self.checkpoint.seq, when=when, nodes=tuple(nodes)))
         self._flush()
+        if not self.values_each_step:
+            yield "values", self.graph.output(self.frame.values)
         yield "updates", {INTERRUPT_KEY: ()}
 
-    def _execute(self, tasks: list[PlannedTask]) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:
-        """Run a step's tasks (concurrently when several), yielding custom chunks as they come."""
-        wants_custom = "custom" in self.settings.modes
-        config = self.settings.node_config(self.checkpoint.id if self.checkpoint else None)
-        if len(tasks) == 1 and not wants_custom:  # the usual step: run in this thread, no chunk queue
-            task = tasks[0]
-            outcome = run_task(self.graph.router, task, self.frame, self._resumes(task), _discard, config)
-            return [outcome]
+    def _execute_concurrently(
+        self, tasks: list[PlannedTask], config: dict[str, Any]
+    ) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:
+        """Run a step's tasks on the graph's pool, yielding custom chunks as they come."""
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        writer = chunks.put if wants_custom else _discard
+        writer = chunks.put if self.wants_custom else _discard
         pool = self.graph.pool()
         futures: list[Future[TaskOutcome]] = []
         done_marker = object()
@@ -524,9 +538,6 @@ class Invocation:
     def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:
         """The write events the step's checkpoint folds: commands first, then tasks in path order."""
         return [seq for seq, _ in self.pending.commands] + [seq for seq, _ in in_path_order(completed)]
-
-    def _next_frame(self, completed: list[tuple[int, TaskCompleted]]) -> Frame:
-        return self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
 
 
 @slot_init

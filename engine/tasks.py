@@ -158,10 +158,6 @@ def _run_in_scope(
 ) -> TaskOutcome:
     enter_scope(scope)
     t0 = time.perf_counter()
-
-    def elapsed() -> float:
-        return round((time.perf_counter() - t0) * 1000.0, 3)  # microseconds are precision enough
-
     try:
         if task.is_start:
             update = router.schema.update_from(frame.start_input, "the graph input")
@@ -180,20 +176,25 @@ def _run_in_scope(
             ref=task.ref,
             status="interrupted",
             interrupt=raised.interrupts[0] if raised.interrupts else None,
-            duration_ms=elapsed(),
+            duration_ms=_ms_since(t0),
         )
     except InvalidUpdateError as exc:
-        return TaskOutcome(ref=task.ref, status="rejected", error=exc, duration_ms=elapsed())
+        return TaskOutcome(ref=task.ref, status="rejected", error=exc, duration_ms=_ms_since(t0))
     except Exception as exc:
-        return TaskOutcome(ref=task.ref, status="failed", error=exc, duration_ms=elapsed())
+        return TaskOutcome(ref=task.ref, status="failed", error=exc, duration_ms=_ms_since(t0))
     return TaskOutcome(
         ref=task.ref,
         status="done",
         writes=writes,
         routing=routing,
         update=update,
-        duration_ms=elapsed(),
+        duration_ms=_ms_since(t0),
     )
+
+
+def _ms_since(t0: float) -> float:
+    """Milliseconds since ``t0``, to the whole microsecond (truncated: ``round`` to 3 places costs twice as much)."""
+    return int((time.perf_counter() - t0) * 1_000_000) / 1000
 
 
 def _interpret_return(router: Router, node: str, returned: Any) -> tuple[dict[str, Any] | None, list[Any]]:
