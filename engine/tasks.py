@@ -57,6 +57,8 @@ class Router:
         self.branches_of: dict[str, list[Branch]] = {}
         for branch in builder.branches:
             self.branches_of.setdefault(branch.source, []).append(branch)
+        self._fixed: dict[str, Routing] = {}
+        """By node: the routing of a node with no conditional edges whose return named no ``goto`` (immutable)."""
 
     def route(
         self,
@@ -67,6 +69,10 @@ class Router:
         config: dict[str, Any],
     ) -> Routing:
         """Where control goes after ``node`` wrote ``writes``: its edges, branches and ``goto``."""
+        if not goto:
+            fixed = self._fixed.get(node)
+            if fixed is not None:
+                return fixed
         triggers: list[str] = [t for t in self.edges.get(node, ()) if t != END]
         sends: list[SendPacket] = []
         chosen: list[Any]
@@ -92,9 +98,12 @@ class Router:
                         mapped.append(branch.path_map[item])
                     chosen = mapped
                 self._add_destinations(node, chosen, triggers, sends, "conditional edge")
-        return Routing(
+        routing = Routing(
             triggers=tuple(dict.fromkeys(triggers)), sends=tuple(sends), joins=tuple(self.joins_of.get(node, ()))
         )
+        if not goto and not branches:
+            self._fixed[node] = routing
+        return routing
 
     def command_input(self, command: Command[Any]) -> tuple[tuple[Write, ...], Routing]:
         """The writes and routing of a ``Command(update=..., goto=...)`` sent as graph input."""
