@@ -44,12 +44,18 @@ class FrameCache:
         self._lock = threading.Lock()
 
     def keep_head(self, view: ThreadView) -> None:
-        """Keep the view a run left its thread in, with ``view.last_seq`` its last event (stored)."""
+        """Keep the view a run left its thread in, with ``view.last_seq`` its last event (stored).
+
+        Its frame is kept as its checkpoint's too, for reads (a run keeps no other frame
+        of the steps it ran: a read of an earlier one folds from a snapshot).
+        """
+        assert view.checkpoint is not None
         with self._lock:
             self._heads[view.thread_id] = attrs.evolve(view, pending=view.pending.copy())
             self._heads.move_to_end(view.thread_id)
             while len(self._heads) > self.capacity:
                 self._heads.popitem(last=False)
+            self._put((view.thread_id, view.checkpoint.seq), view.frame)
 
     def live_head(self, thread_id: str, last_seq: int) -> ThreadView | None:
         """The kept head of ``thread_id`` if its last event is still ``last_seq`` (another writer appended if not).
@@ -95,10 +101,14 @@ class FrameCache:
 
     def __setitem__(self, key: tuple[str, int], frame: Frame) -> None:
         with self._lock:
-            self._items[key] = frame
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._put(key, frame)
+
+    def _put(self, key: tuple[str, int], frame: Frame) -> None:
+        """Set one frame as the most recent (the caller holds the lock)."""
+        self._items[key] = frame
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
 
     def put_all(self, thread_id: str, frames: Iterable[tuple[int, Frame]]) -> None:
         """Set each (seq, frame) of ``frames`` in turn, under one lock (the last set is the most recent)."""

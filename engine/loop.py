@@ -85,9 +85,6 @@ class Invocation:
         self.fresh_checkpoint = False
         self.committed = False
         self.stopping = False
-        # The newest checkpoint staged, cached once its events are committed: the head a read after
-        # this run wants (the frames of earlier steps are not kept; a read of one folds from a snapshot).
-        self.staged_frame: tuple[int, Frame] | None = None
         self.unsent: Batch | None = None  # sealed steps not yet handed to the store
         self.in_flight: InFlight | None = None  # durability "async": the append running beside the next step
         # Chunks nobody reads are not made: ``updates`` only if asked for, ``values`` after every
@@ -157,11 +154,10 @@ class Invocation:
             events=self.batch,
             expected=self.base_seq,
             snapshots=(snapshot,) if snapshot is not None else (),
-            staged=self.staged_frame,
             last_seq=self.base_seq + len(self.batch),
             steps=1,
         )
-        self.batch, self.staged_frame = [], None
+        self.batch = []
         self.base_seq = sealed.last_seq
         # Counted when sealed, not when committed, so later steps' snapshot decisions match a synchronous run.
         self.settings.saver.record_appended(self.thread_id, batch_bytes, snapshotted=snapshot is not None)
@@ -173,11 +169,8 @@ class Invocation:
         faults.hit("engine.after_append")
 
     def _appended(self, batch: Batch) -> None:
-        """Bookkeeping once a batch is committed: its newest checkpoint's frame may be cached now."""
+        """Bookkeeping once a batch is committed."""
         self.committed = True
-        if batch.staged is not None:
-            seq, frame = batch.staged
-            self.cache[(self.thread_id, seq)] = frame
         self.settings.saver.mark_verified(self.thread_id, batch.last_seq)
 
     def _settle(self) -> None:
@@ -226,7 +219,6 @@ class Invocation:
         self.checkpoint_frame = self.frame = frame
         self.pending = Pending()
         self.fresh_checkpoint = True
-        self.staged_frame = (seq, frame)
 
     # -- deciding what the call means -------------------------------------------
 
@@ -551,7 +543,6 @@ class Batch:
     events: list[NewEvent]
     expected: int
     snapshots: tuple[tuple[int, bytes], ...]
-    staged: tuple[int, Frame] | None
     last_seq: int
     steps: int
 
@@ -561,7 +552,6 @@ class Batch:
             events=self.events + later.events,
             expected=self.expected,
             snapshots=self.snapshots + later.snapshots,
-            staged=later.staged or self.staged,
             last_seq=later.last_seq,
             steps=self.steps + later.steps,
         )
