@@ -76,7 +76,7 @@ class StateSchema:
         """
         if value is None:
             return None
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):  # the usual dict skips the ABC check
             update = {key: detached(item) for key, item in value.items()}
         elif self.kind != "typeddict" and isinstance(value, self.schema):
             update = detached(_object_fields(value))
@@ -84,8 +84,8 @@ class StateSchema:
             raise InvalidUpdateError(
                 f"{where} must be a dict of state keys (or None), got {type(value).__qualname__}: {value!r:.200}"
             )
-        unknown = [k for k in update if k not in self.keys]
-        if unknown:
+        if not self.keys.issuperset(update):
+            unknown = [k for k in update if k not in self.keys]
             raise InvalidUpdateError(
                 f"{where} wrote unknown state key(s) {sorted(map(str, unknown))}; the state has {sorted(self.keys)}"
             )

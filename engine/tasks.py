@@ -178,7 +178,7 @@ def _run_in_scope(
             returned = awaited(spec.fn(arg, config) if spec.wants_config else spec.fn(arg))
             update, goto = _interpret_return(router, task.ref.name, returned)
             node_name = task.ref.name
-        writes = tuple(Write(key=k, value=v) for k, v in (update or {}).items())
+        writes = tuple([Write(key=k, value=v) for k, v in update.items()]) if update else ()
         routing = router.route(node_name, frame.values, writes, goto, config)
     except GraphInterrupt as raised:
         return TaskOutcome(
