@@ -65,8 +65,12 @@ class RunSettings(Address):
 
     def node_config(self, checkpoint_id: str | None) -> dict[str, Any]:
         """The config a node (or conditional edge) receives as its second argument."""
-        configurable = dict(self.config.get("configurable") or {})
-        configurable.update(thread_id=self.thread_id, checkpoint_ns="", checkpoint_id=checkpoint_id)
+        configurable = {
+            **(self.config.get("configurable") or {}),
+            "thread_id": self.thread_id,
+            "checkpoint_ns": "",
+            "checkpoint_id": checkpoint_id,
+        }
         return {
             **self.config,
             "configurable": configurable,

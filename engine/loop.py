@@ -372,7 +372,9 @@ class Invocation:
         while True:
             faults.hit("engine.between_steps")
             assert self.checkpoint is not None
-            tasks = [t for t in plan(self.frame, self.checkpoint.id) if t.ref.id not in self.pending.completed]
+            tasks = plan(self.frame, self.checkpoint.id)
+            if self.pending.completed:  # tasks that finished before the run stopped do not run again
+                tasks = [t for t in tasks if t.ref.id not in self.pending.completed]
             if not tasks:
                 self._flush()
                 if not self.values_each_step:
@@ -397,12 +399,14 @@ class Invocation:
             else:
                 outcomes = yield from self._execute_concurrently(tasks, config)
             faults.hit("engine.tasks_finished")
+            stops = False  # a task interrupted or failed
             for outcome in outcomes:
                 if outcome.status == "rejected":
                     assert outcome.error is not None
                     raise outcome.error
+                stops = stops or outcome.status != "done"
             completed = self._stage_outcomes(outcomes)
-            if any(o.status in ("interrupted", "failed") for o in outcomes):
+            if stops:
                 yield from self._stop(outcomes)
                 return
             next_frame = self.graph.replayer.apply_tasks(self.frame, completed, self.frame.step + 1)
@@ -528,7 +532,10 @@ class Invocation:
                 self._stage_result(event)
             except SerializationError as exc:
                 raise SerializationError(_locate_unencodable(outcome) or str(exc)) from None
-        return sorted(self.pending.completed.values(), key=lambda item: item[0])
+        completed = self.pending.completed
+        if len(completed) < 2:
+            return list(completed.values())
+        return sorted(completed.values(), key=lambda item: item[0])
 
     def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:
         """The write events the step's checkpoint folds: commands first, then tasks in path order."""
