@@ -108,6 +108,31 @@ def _variadic_tuple_hook(annotation: Any) -> Callable[[Any, Any], tuple[Any, ...
 converter.register_structure_hook_factory(_is_variadic_tuple, _variadic_tuple_hook)
 
 
+def _variadic_tuple_unstructure_hook(annotation: Any) -> Callable[[Any], list[Any]]:
+    """``tuple[X, ...]`` as a JSON list: ``list`` itself for scalar items, else X's hook looked up once.
+
+    cattrs' own hook goes through a generator and a dispatch per call; every step
+    encodes a checkpoint's ``applied`` and ``next`` and a task's writes this way.
+    """
+    item_type = typing.get_args(annotation)[0]
+    if item_type in (str, int):
+        return list
+    item_hook = converter.get_unstructure_hook(item_type)
+
+    def items(value: tuple[Any, ...]) -> list[Any]:
+        return [item_hook(item) for item in value]
+
+    return items
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+converter.register_unstructure_hook_factory(_is_variadic_tuple, _variadic_tuple_unstructure_hook)
+converter.register_unstructure_hook(int | None, _as_is)  # JSON holds an int or null as it is
+
+
 @attrs.frozen
 class _EventType:
     cls: type[Any]
