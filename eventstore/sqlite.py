@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -12,7 +11,7 @@ from typing import Any
 
 from eventstore import faults, statements
 from eventstore.chain_walk import walk_chain
-from eventstore.clock import now_us
+from eventstore.clock import iso_utc, now_us
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
@@ -46,7 +45,7 @@ FIRST_PAGE_BACKWARD = 4  # a head read wants its last event or two (a checkpoint
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    return iso_utc(now_us())
 
 
 # One segment of a thread's lineage: events ``lo..hi`` (inclusive) stored under ``thread_id``.
@@ -314,13 +313,18 @@ class SqliteEventStore:
 
         Raises ``ConcurrencyError`` if the head is not ``expected_seq``.
         """
-        if thread_id not in self._lineage and self._thread_row(thread_id) is None:
-            if expected_seq != 0:
-                raise ThreadNotFound(thread_id)
-            conn.execute(statements.NEW_THREAD, (thread_id, _now()))
-            self._lineage[thread_id] = ((thread_id, 1, _NO_END),)  # dropped again if the append rolls back
-            return 0, GENESIS
-        segments = self._segments(thread_id)
+        if thread_id not in self._lineage and expected_seq == 0:
+            # A thread this store has not seen, expected to be empty: its row is made without looking
+            # first. If it exists (another writer made it, or it is a fork), the unique id refuses the
+            # row and its head is checked below like any other thread's.
+            try:
+                conn.execute(statements.NEW_THREAD, (thread_id, _now()))
+            except sqlite3.IntegrityError:
+                pass
+            else:
+                self._lineage[thread_id] = ((thread_id, 1, _NO_END),)  # dropped again if the append rolls back
+                return 0, GENESIS
+        segments = self._segments(thread_id)  # ThreadNotFound for a thread with no row
         last = conn.execute(statements.LAST_EVENT, (thread_id,)).fetchone()
         head = int(last[0]) if last is not None else segments[-1][1] - 1
         if head != expected_seq:
@@ -365,8 +369,11 @@ class SqliteEventStore:
             segments = self._segments(thread_id)
         except ThreadNotFound:
             return 0
-        with self._lock, self._translated("read"):
-            return self._head_in(self._conn, thread_id, segments)
+        with self._lock:  # every run starts here: translated inline, without a context manager's cost
+            try:
+                return self._head_in(self._conn, thread_id, segments)
+            except sqlite3.Error as exc:
+                raise self._storage_error("read", exc) from exc
 
     def thread(self, thread_id: str) -> ThreadInfo:
         with self._lock, self._translated("read"):

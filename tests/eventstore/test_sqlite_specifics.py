@@ -472,6 +472,24 @@ def test_a_fork_made_through_one_connection_is_readable_through_another(path: Pa
         assert [(r.thread_id, r.seq) for r in first.read("f")] == [("p", 1), ("p", 2), ("f", 3)]
 
 
+def test_starting_a_thread_another_connection_started_first_conflicts_and_writes_nothing(path: Path) -> None:
+    with SqliteEventStore(path) as first, SqliteEventStore(path) as second:
+        second.append("t", events(2), expected_seq=0)
+        first.append("p", events(3), expected_seq=0)
+        second.fork("p", 2, "f")
+        # ``first`` never looked at "t" or "f": it makes their rows without reading them first
+        with pytest.raises(ConcurrencyError) as started:
+            first.append("t", [event("Late", n=9)], expected_seq=0)
+        assert (started.value.expected, started.value.actual) == (0, 2)
+        with pytest.raises(ConcurrencyError) as forked:
+            first.append("f", [event("Late", n=9)], expected_seq=0)
+        assert (forked.value.expected, forked.value.actual) == (0, 2)
+        assert [r.seq for r in second.read("t")] == [1, 2] and second.head("f") == 2
+        assert [t.thread_id for t in second.list_threads()] == ["t", "p", "f"]
+        assert first.verify("t").ok and first.verify("f").ok
+        assert seqs(first.append("t", events(1, start=3), expected_seq=2)) == [3]
+
+
 # -- what a row stores --------------------------------------------------------------------------
 
 
