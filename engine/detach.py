@@ -21,9 +21,11 @@ import decimal
 import enum
 import fractions
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 _SHARED: frozenset[type[Any]] = frozenset(
     {
@@ -64,6 +66,14 @@ def detached(value: T) -> T:
         return copy.deepcopy(value)
     except RecursionError:
         return value
+
+
+def detached_values(values: Mapping[K, Any]) -> dict[K, Any]:
+    """``{key: detached(value)}`` over a mapping, its immutable values shared without a call.
+
+    Every step copies a node's input state and its update this way.
+    """
+    return {key: item if type(item) in _SHARED else detached(item) for key, item in values.items()}
 
 
 def _copied(value: Any) -> Any:

@@ -537,9 +537,12 @@ class Invocation:
             return list(completed.values())
         return sorted(completed.values(), key=lambda item: item[0])
 
-    def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> list[int]:
+    def _applied(self, completed: list[tuple[int, TaskCompleted]]) -> tuple[int, ...]:
         """The write events the step's checkpoint folds: commands first, then tasks in path order."""
-        return [seq for seq, _ in self.pending.commands] + [seq for seq, _ in in_path_order(completed)]
+        commands = self.pending.commands
+        if not commands and len(completed) == 1:  # the usual step: one task's writes
+            return (completed[0][0],)
+        return (*[seq for seq, _ in commands], *[seq for seq, _ in in_path_order(completed)])
 
 
 @slot_init

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import attrs
 
 from engine.channels import MISSING, Channel, LastValue, Reducer
-from engine.detach import detached
+from engine.detach import detached, detached_values
 from engine.errors import InvalidUpdateError
 from eventstore import register_schema_types
 from eventstore.values import is_pydantic_model
@@ -56,7 +56,7 @@ class StateSchema:
         A copy (``engine.detach``): what a node changes in place is not the thread's state.
         """
         if self.kind == "typeddict":
-            return {key: detached(item) for key, item in values.items()}
+            return detached_values(values)
         present = {_init_name(self.schema, k): detached(v) for k, v in values.items() if k in self.channels}
         if self.kind == "pydantic":
             try:
@@ -77,7 +77,7 @@ class StateSchema:
         if value is None:
             return None
         if type(value) is dict or isinstance(value, Mapping):  # the usual dict skips the ABC check
-            update = {key: detached(item) for key, item in value.items()}
+            update = detached_values(value)
         elif self.kind != "typeddict" and isinstance(value, self.schema):
             update = detached(_object_fields(value))
         else:
