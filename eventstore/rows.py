@@ -19,6 +19,7 @@ from eventstore.records import EventPayload, EventRecord, NewEvent, stored_recor
 
 def new_rows(
     thread_id: str,
+    owner: str | int,
     head: int,
     previous: str,
     events: Sequence[NewEvent],
@@ -28,8 +29,9 @@ def new_rows(
 ) -> list[tuple[Any, ...]]:
     """The rows of ``events`` appended after ``head`` (whose hash is ``previous``), in ``insert_sql``'s order.
 
-    ``texts`` are the payloads as stored and ``codes`` the type codes; a row's hash is its sixth column
-    (``statements.insert_sql`` stores the thread's key in place of its id, the first column).
+    ``texts`` are the payloads as stored and ``codes`` the type codes; a row's hash is its sixth column.
+    Its first is ``owner``: the thread's integer key (``insert_sql(by_key=True)``) or its id, which
+    ``insert_sql`` looks the key up by.
     """
     hashes = chain_hashes(
         previous=previous,
@@ -39,7 +41,7 @@ def new_rows(
         events=[(event.type, event.schema_version, event.payload) for event in events],
     )
     return [
-        (thread_id, head + i, codes[event.type], event.schema_version, text, digest, now)
+        (owner, head + i, codes[event.type], event.schema_version, text, digest, now)
         for i, (event, text, digest) in enumerate(zip(events, texts, hashes, strict=True), start=1)
     ]
 

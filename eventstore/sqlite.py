@@ -79,6 +79,9 @@ class SqliteEventStore:
         # expects it skips reading the head: if another writer got there first, the unique
         # (thread_key, seq) index refuses the first row and the append is a ConcurrencyError.
         self._heads: dict[str, tuple[int, str]] = {}
+        # Threads' integer keys, as this store made or read them: a key never changes (event_threads
+        # only grows), so an append names its thread by key and SQLite need not look the id up.
+        self._keys: dict[str, int] = {}
         self._types = TypeCodes()
         self._conn, self.path = open_connection(
             path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, tracer=tracer, prepare=self._prepare
@@ -143,9 +146,13 @@ class SqliteEventStore:
             )
         return names
 
-    def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str] | None:
+    def _thread_row(self, thread_id: str) -> tuple[str | None, int | None, str, int] | None:
         rows = self._conn.execute(statements.THREAD_ROW, (thread_id,)).fetchall()
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        row: tuple[str | None, int | None, str, int] = rows[0]
+        self._keys[thread_id] = row[3]
+        return row
 
     def _segments(self, thread_id: str) -> tuple[Segment, ...]:
         """Where a thread's events live: its ancestors' prefixes, then its own (cached: never changes)."""
@@ -156,7 +163,7 @@ class SqliteEventStore:
             row = self._thread_row(thread_id)
         if row is None:
             raise ThreadNotFound(thread_id)
-        parent, parent_seq, _ = row
+        parent, parent_seq, _, _ = row
         own_start = 1
         segments: list[Segment] = []
         if parent is not None and parent_seq is not None:
@@ -226,6 +233,7 @@ class SqliteEventStore:
         except BaseException:
             self._lineage.pop(thread_id, None)  # the thread row may have been rolled back
             self._heads.pop(thread_id, None)
+            self._keys.pop(thread_id, None)  # and its key given to the next thread made
             raise
 
     def _append(
@@ -248,12 +256,13 @@ class SqliteEventStore:
                 head, previous = self._checked_head(conn, thread_id, expected_seq)
             now = now_us()
             codes = self._types.assign(conn, [event.type for event in events])
-            rows = new_rows(thread_id, head, previous, events, texts, codes, now)
+            key = self._keys.get(thread_id)
+            rows = new_rows(thread_id, thread_id if key is None else key, head, previous, events, texts, codes, now)
             try:
                 for start in range(0, len(rows), statements.INSERT_ROWS):
                     chunk = rows[start : start + statements.INSERT_ROWS]
                     last_position = conn.execute(
-                        statements.insert_sql(len(chunk)), [v for row in chunk for v in row]
+                        statements.insert_sql(len(chunk), by_key=key is not None), [v for row in chunk for v in row]
                     ).lastrowid
             except sqlite3.IntegrityError:
                 self._checked_head(conn, thread_id, expected_seq)  # another writer appended: ConcurrencyError
@@ -261,7 +270,7 @@ class SqliteEventStore:
             for seq, payload in snapshots:
                 conn.execute(statements.INSERT_SNAPSHOT, (thread_id, seq, bytes(payload), _now()))
         self._types.remember(codes)
-        return self._appended(events, rows, int(last_position or 0))
+        return self._appended(thread_id, events, rows, int(last_position or 0))
 
     def _append_in_one_statement(
         self,
@@ -276,12 +285,13 @@ class SqliteEventStore:
         SQLite commits a lone statement atomically. The unique ``(thread_key, seq)``
         index refuses it if another writer appended first; the head is read only then.
         """
-        rows = new_rows(thread_id, head[0], head[1], events, texts, codes, now_us())
+        key = self._keys.get(thread_id)
+        rows = new_rows(thread_id, thread_id if key is None else key, head[0], head[1], events, texts, codes, now_us())
         with self._lock:
             faults.hit("store.before_commit")
             try:
                 last_position = self._conn.execute(
-                    statements.insert_sql(len(rows)), [v for row in rows for v in row]
+                    statements.insert_sql(len(rows), by_key=key is not None), [v for row in rows for v in row]
                 ).lastrowid
             except sqlite3.IntegrityError as exc:
                 with self._write("append") as conn:
@@ -290,20 +300,20 @@ class SqliteEventStore:
             except sqlite3.Error as exc:
                 raise self._storage_error("append", exc) from exc
         faults.hit("store.after_commit")
-        return self._appended(events, rows, int(last_position or 0))
+        return self._appended(thread_id, events, rows, int(last_position or 0))
 
-    def _appended(self, events: Sequence[NewEvent], rows: list[tuple[Any, ...]], last_position: int) -> AppendedEvents:
+    def _appended(
+        self, thread_id: str, events: Sequence[NewEvent], rows: list[tuple[Any, ...]], last_position: int
+    ) -> AppendedEvents:
         """Remember the new head; the stored rows as records, made when first read."""
         last = rows[-1]
-        self._heads[last[0]] = (last[1], last[5].hex())
+        self._heads[thread_id] = (last[1], last[5].hex())
         first_position = last_position - len(rows) + 1
 
         def records() -> list[EventRecord]:
             return [
-                stored_record(
-                    row[0], row[1], first_position + i, events[i].type, row[3], events[i].payload, row[5].hex(), row[6]
-                )
-                for i, row in enumerate(rows)
+                stored_record(thread_id, seq, first_position + i, event.type, version, event.payload, digest.hex(), at)
+                for i, (event, (_, seq, _, version, _, digest, at)) in enumerate(zip(events, rows, strict=True))
             ]
 
         return AppendedEvents(len(rows), records)
@@ -318,10 +328,11 @@ class SqliteEventStore:
             # first. If it exists (another writer made it, or it is a fork), the unique id refuses the
             # row and its head is checked below like any other thread's.
             try:
-                conn.execute(statements.NEW_THREAD, (thread_id, _now()))
+                made = conn.execute(statements.NEW_THREAD, (thread_id, _now()))
             except sqlite3.IntegrityError:
                 pass
             else:
+                self._keys[thread_id] = int(made.lastrowid or 0)  # dropped again if the append rolls back
                 self._lineage[thread_id] = ((thread_id, 1, _NO_END),)  # dropped again if the append rolls back
                 return 0, GENESIS
         segments = self._segments(thread_id)  # ThreadNotFound for a thread with no row

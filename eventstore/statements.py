@@ -21,18 +21,21 @@ PAYLOAD_COLUMNS = "seq, type, schema_version, CAST(payload AS BLOB), recorded_at
 # -- writes -------------------------------------------------------------------------------------
 
 INSERT_ROWS = 100  # rows per INSERT statement: a step's events usually go in one statement
-_insert_texts: dict[int, str] = {}
+_insert_texts: dict[tuple[int, bool], str] = {}
 
 
-def insert_sql(count: int) -> str:
-    """One INSERT of ``count`` event rows (texts cached per count, so SQLite's statement cache hits).
+def insert_sql(count: int, *, by_key: bool = False) -> str:
+    """One INSERT of ``count`` event rows (texts cached per shape, so SQLite's statement cache hits).
 
-    Each row gives its thread's id (``rows.new_rows``), and the statement stores the thread's key.
+    Each row gives its thread's id (``rows.new_rows``), and the statement stores the
+    thread's key; ``by_key`` rows give the key itself (a store that knows it saves
+    SQLite a lookup of the id per row).
     """
-    sql = _insert_texts.get(count)
+    sql = _insert_texts.get((count, by_key))
     if sql is None:
-        values = ", ".join([f"({KEY_OF}, ?, ?, ?, ?, ?, ?)"] * count)
-        sql = _insert_texts[count] = (
+        owner = "?" if by_key else KEY_OF
+        values = ", ".join([f"({owner}, ?, ?, ?, ?, ?, ?)"] * count)
+        sql = _insert_texts[(count, by_key)] = (
             f"INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) VALUES {values}"
         )
     return sql
@@ -62,7 +65,7 @@ ALL_AFTER = (
 HEAD_SEQ = f"SELECT max(seq) FROM events WHERE thread_key = {KEY_OF}"
 LAST_EVENT = f"SELECT seq, hash FROM events WHERE thread_key = {KEY_OF} ORDER BY seq DESC LIMIT 1"
 HASH_AT = f"SELECT hash FROM events WHERE thread_key = {KEY_OF} AND seq = ?"
-THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at FROM event_threads WHERE thread_id = ?"
+THREAD_ROW = "SELECT parent_thread_id, parent_seq, created_at, key FROM event_threads WHERE thread_id = ?"
 LIST_THREADS = (
     "SELECT t.thread_id, t.parent_thread_id, t.parent_seq, t.created_at, "
     "(SELECT max(seq) FROM events e WHERE e.thread_key = t.key) "

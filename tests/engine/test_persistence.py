@@ -414,9 +414,10 @@ def _appends(group: list[str]) -> bool:
 
 
 _ROW_START = re.compile(
-    r"(?:VALUES |\), )\(\(SELECT key FROM event_threads WHERE thread_id = '((?:[^']|'')*)'\), (\d+), (\d+), "
+    r"(?:VALUES |\), )\((?:\(SELECT key FROM event_threads WHERE thread_id = '((?:[^']|'')*)'\)|\d+), (\d+), (\d+), "
 )
-"""Where a row of a (multi-row) ``INSERT INTO events`` begins, as the tracer prints it: thread, seq, type code.
+"""Where a row of a (multi-row) ``INSERT INTO events`` begins, as the tracer prints it: thread (its id, or the
+key a store that knows it gives), seq, type code.
 
 The payloads of these tests are JSON, which quotes with ``"``, so the pattern cannot match inside one.
 """
@@ -460,8 +461,12 @@ def test_a_run_on_a_new_thread_looks_it_up_once_and_reads_no_events_before_appen
 
     before_first_write = statements[: next(i for i, s in enumerate(statements) if s.startswith("BEGIN"))]
     assert [s.split(" WHERE")[0] for s in before_first_write] == [
-        "SELECT parent_thread_id, parent_seq, created_at FROM event_threads"
+        "SELECT parent_thread_id, parent_seq, created_at, key FROM event_threads"
     ]
+    # the append makes the thread's row without looking it up again, and names it by the key it got
+    assert sum(s.startswith("SELECT parent_thread_id") for s in statements) == 1
+    inserts = [s for s in statements if s.startswith("INSERT INTO events")]
+    assert inserts and not any("SELECT key" in s for s in inserts)
     saver.close()
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import ConcurrencyError, CorruptLogError, NewEvent, SchemaError, SqliteEventStore, chain_hash
+from eventstore import ConcurrencyError, CorruptLogError, NewEvent, SchemaError, SqliteEventStore, chain_hash, faults
 from tests import rawsql
-from tests.eventstore.contract import event, events, seqs
+from tests.eventstore.contract import crash, event, events, seqs
 from tests.rawsql import type_code
 
 
@@ -488,6 +488,25 @@ def test_starting_a_thread_another_connection_started_first_conflicts_and_writes
         assert [t.thread_id for t in second.list_threads()] == ["t", "p", "f"]
         assert first.verify("t").ok and first.verify("f").ok
         assert seqs(first.append("t", events(1, start=3), expected_seq=2)) == [3]
+
+
+def test_the_key_a_rolled_back_thread_was_given_is_never_used_for_it_again(path: Path) -> None:
+    # The store names a thread's rows by the key its row got: a start that rolled back gave that
+    # key back, and the next thread made takes it.
+    with SqliteEventStore(path) as store:
+        with faults.armed("store.before_commit", crash), pytest.raises(RuntimeError):
+            store.append("x", events(1), expected_seq=0)
+        store.append("y", events(2), expected_seq=0)
+        store.append("x", events(1), expected_seq=0)
+        store.append("x", events(1, start=2), expected_seq=1)
+        store.append("y", events(1, start=3), expected_seq=2)
+        assert seqs(store.read("x")) == [1, 2] and seqs(store.read("y")) == [1, 2, 3]
+        assert store.verify("x").ok and store.verify("y").ok
+    with raw(path) as conn:
+        rows = conn.execute(
+            "SELECT t.thread_id, count(*) FROM events e JOIN event_threads t ON t.key = e.thread_key GROUP BY 1"
+        ).fetchall()
+    assert sorted(rows) == [("x", 2), ("y", 3)]
 
 
 # -- what a row stores --------------------------------------------------------------------------
