@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import attrs
-
 from engine.planning import Frame
 
 if TYPE_CHECKING:
@@ -51,7 +49,7 @@ class FrameCache:
         """
         assert view.checkpoint is not None
         with self._lock:
-            self._heads[view.thread_id] = attrs.evolve(view, pending=view.pending.copy())
+            self._heads[view.thread_id] = view.with_own_pending()
             self._heads.move_to_end(view.thread_id)
             while len(self._heads) > self.capacity:
                 self._heads.popitem(last=False)
@@ -68,7 +66,7 @@ class FrameCache:
             if view is None or view.last_seq != last_seq:
                 return None
             self._heads.move_to_end(thread_id)
-        return attrs.evolve(view, pending=view.pending.copy())
+        return view.with_own_pending()
 
     def remember(self, thread_id: str, checkpoint: CheckpointRecord) -> None:
         """Keep a checkpoint record seen while folding (parents are looked up here before the log)."""

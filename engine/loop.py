@@ -69,6 +69,7 @@ class Invocation:
         self.cache = settings.saver.frames(graph)
         checked = settings.saver.check_integrity(self.thread_id)
         self.batch: list[NewEvent] = []
+        self.batch_bytes = 0  # the payload bytes of ``batch``
         # A thread the check found empty has nothing to load (if another writer starts it
         # meanwhile, the first append expects event 0 and raises ConcurrencyError). One an
         # earlier run left at the head the check found needs no reading either.
@@ -96,7 +97,9 @@ class Invocation:
     # -- staging and appending ----------------------------------------------
 
     def _stage(self, event: Any) -> int:
-        self.batch.append(encode_event(event))
+        encoded = encode_event(event)
+        self.batch.append(encoded)
+        self.batch_bytes += len(encoded.payload)
         return self.base_seq + len(self.batch)
 
     def _stage_result(self, event: Any) -> None:
@@ -148,7 +151,7 @@ class Invocation:
 
     def _seal(self, snapshot_of: Frame | None) -> None:
         """Move the staged events (one step's, or a run's) into the batch waiting to be appended."""
-        batch_bytes = sum(len(e.payload) for e in self.batch)
+        batch_bytes = self.batch_bytes
         snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
         sealed = Batch(
             events=self.batch,
@@ -157,7 +160,7 @@ class Invocation:
             last_seq=self.base_seq + len(self.batch),
             steps=1,
         )
-        self.batch = []
+        self.batch, self.batch_bytes = [], 0
         self.base_seq = sealed.last_seq
         # Counted when sealed, not when committed, so later steps' snapshot decisions match a synchronous run.
         self.settings.saver.record_appended(self.thread_id, batch_bytes, snapshotted=snapshot is not None)

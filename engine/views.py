@@ -126,3 +126,13 @@ class ThreadView:
     checkpoint: CheckpointRecord | None
     frame: Frame
     pending: Pending
+
+    def with_own_pending(self) -> ThreadView:
+        """The same view with a copy of its pending results, so ``add`` on one leaves the other as it was."""
+        return ThreadView(
+            thread_id=self.thread_id,
+            last_seq=self.last_seq,
+            checkpoint=self.checkpoint,
+            frame=self.frame,
+            pending=self.pending.copy(),
+        )
