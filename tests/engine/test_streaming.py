@@ -124,6 +124,51 @@ def test_invoke_returns_the_last_state_the_values_stream_shows() -> None:
     assert app.invoke({"log": ["input"]}) == last == {"log": ["input", "a", "b"]}
 
 
+def _asks(state: State) -> dict[str, Any]:
+    return {"log": [interrupt("ok?")]}
+
+
+def _asking_chain() -> StateGraph:
+    graph = StateGraph(State)
+    graph.add_node("a", appender("a"))
+    graph.add_node("ask", _asks)
+    graph.add_node("b", appender("b"))
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "ask")
+    graph.add_edge("ask", "b")
+    return graph
+
+
+# Each way a run can end, as (compile options, the calls made before the one compared, the compared call's input).
+_ENDINGS: dict[str, tuple[dict[str, Any], list[Any], Any]] = {
+    "interrupt() in a node": ({}, [], {"log": ["in"]}),
+    "resumed to the end": ({}, [{"log": ["in"]}], Command(resume="yes")),
+    "breakpoint before a node": ({"interrupt_before": ["b"]}, [{"log": ["in"]}], Command(resume="yes")),
+    "breakpoint after a node": ({"interrupt_after": ["a"]}, [], {"log": ["in"]}),
+    "continued past a breakpoint": ({"interrupt_after": ["a"]}, [{"log": ["in"]}], None),
+    "continued when nothing is left": ({}, [{"log": ["in"]}, Command(resume="yes")], None),
+}
+
+
+@pytest.mark.parametrize("ending", list(_ENDINGS))
+def test_invoke_returns_the_last_values_chunk_however_the_run_ends(ending: str) -> None:
+    # invoke does not make a values chunk per step: it makes the one where the run ends
+    options, before, compared = _ENDINGS[ending]
+    app = _asking_chain().compile(checkpointer=InMemorySaver(), **options)
+    for name in ("streamed", "invoked"):
+        for earlier in before:
+            app.invoke(earlier, thread(name))
+
+    *_, last = app.stream(compared, thread("streamed"), stream_mode="values")
+
+    assert _without_ids(app.invoke(compared, thread("invoked"))) == _without_ids(last)
+
+
+def _without_ids(values: dict[str, Any]) -> dict[str, Any]:
+    """Values with each interrupt as its value: the ids differ by thread (they derive from its checkpoints)."""
+    return {key: [i.value for i in item] if key == "__interrupt__" else item for key, item in values.items()}
+
+
 # -- 8.3: custom ---------------------------------------------------------------------------------------------
 
 
