@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -416,7 +417,9 @@ class CompiledStateGraph:
         writes = tuple(Write(key=k, value=v) for k, v in update.items())
         clear = as_node == END
         routing = (
-            Routing() if clear else self.router.route(as_node, frame.values, writes, [], settings.node_config(None))
+            Routing()
+            if clear
+            else self.router.route(as_node, frame.values, writes, [], partial(settings.node_config, None))
         )
         base_seq = view.last_seq
         checkpoint = view.checkpoint

@@ -20,14 +20,21 @@ from engine.types import Interrupt
 
 @attrs.define
 class TaskScope:
-    """The running task's id, its recorded resume values, and where custom stream chunks go."""
+    """The running task's id, its recorded resume values, where custom stream chunks go, and its config."""
 
     task_id: str
     node: str
     resume_values: list[Any]
     writer: Callable[[Any], None]
-    config: dict[str, Any]
+    make_config: Callable[[], dict[str, Any]]
     calls: int = 0
+    _config: dict[str, Any] | None = attrs.field(default=None, init=False)
+
+    def config(self) -> dict[str, Any]:
+        """The task's config, made the first time it is asked for (most nodes never ask)."""
+        if self._config is None:
+            self._config = self.make_config()
+        return self._config
 
 
 _scope: ContextVar[TaskScope | None] = ContextVar("ledgergraph_task_scope", default=None)
@@ -68,4 +75,4 @@ def get_config() -> dict[str, Any]:
     scope = _scope.get()
     if scope is None:
         raise RuntimeError("get_config() can only be called from inside a graph node")
-    return scope.config
+    return scope.config()

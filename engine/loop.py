@@ -11,8 +11,9 @@ the live run exactly.
 from __future__ import annotations
 
 import queue
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -395,7 +396,7 @@ class Invocation:
                 )
             steps += 1
             self._hand_over()
-            config = self.settings.node_config(self.checkpoint.id)
+            config = partial(self.settings.node_config, self.checkpoint.id)  # made for a task that asks
             if len(tasks) == 1 and not self.wants_custom:  # the usual step: run in this thread, no chunk queue
                 task = tasks[0]
                 outcomes = [run_task(self.graph.router, task, self.frame, self._resumes(task), _discard, config)]
@@ -468,7 +469,7 @@ class Invocation:
         yield "updates", {INTERRUPT_KEY: ()}
 
     def _execute_concurrently(
-        self, tasks: list[PlannedTask], config: dict[str, Any]
+        self, tasks: list[PlannedTask], config: Callable[[], dict[str, Any]]
     ) -> Generator[tuple[str, Any], None, list[TaskOutcome]]:
         """Run a step's tasks on the graph's pool, yielding custom chunks as they come."""
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()

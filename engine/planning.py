@@ -109,6 +109,8 @@ def plan(frame: Frame, checkpoint: str) -> list[PlannedTask]:
     slots = plan_slots(frame, checkpoint)
     if frame.has_input:
         return [PlannedTask(ref=TaskRef(id=slots[0][0], name=START, path=slots[0][2]), is_start=True)]
+    if not frame.push:  # most steps: pull tasks only
+        return [PlannedTask(ref=TaskRef(id=id_, name=name, path=path)) for id_, name, path in slots]
     pulls = len(slots) - len(frame.push)
     tasks = [PlannedTask(ref=TaskRef(id=id_, name=name, path=path)) for id_, name, path in slots[:pulls]]
     for (id_, name, path), packet in zip(slots[pulls:], frame.push, strict=True):

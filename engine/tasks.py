@@ -66,7 +66,7 @@ class Router:
         frame_values: Any,
         writes: Sequence[Write],
         goto: Sequence[Any],
-        config: dict[str, Any],
+        config: Callable[[], dict[str, Any]],
     ) -> Routing:
         """Where control goes after ``node`` wrote ``writes``: its edges, branches and ``goto``."""
         if not goto:
@@ -82,7 +82,7 @@ class Router:
             fresh = apply_writes(self.schema.channels, frame_values, writes)
             state = self.schema.as_node_input(fresh)
             for branch in branches:
-                result = awaited(branch.path(state, config) if branch.wants_config else branch.path(state))
+                result = awaited(branch.path(state, config()) if branch.wants_config else branch.path(state))
                 chosen = _as_list(result)
                 if branch.path_map is not None:
                     mapped: list[Any] = []
@@ -153,18 +153,20 @@ def run_task(
     frame: Frame,
     resume_values: list[Any],
     writer: Callable[[Any], None],
-    config: dict[str, Any],
+    make_config: Callable[[], dict[str, Any]],
 ) -> TaskOutcome:
-    """Run one task to an outcome; never raises for what the node does."""
+    """Run one task to an outcome; never raises for what the node does.
+
+    ``make_config`` makes the config the node (or a conditional edge, or ``get_config()``) is given, when
+    one asks for it.
+    """
     scope = TaskScope(
-        task_id=task.ref.id, node=task.ref.name, resume_values=resume_values, writer=writer, config=config
+        task_id=task.ref.id, node=task.ref.name, resume_values=resume_values, writer=writer, make_config=make_config
     )
-    return contextvars.copy_context().run(_run_in_scope, router, task, frame, scope, config)
+    return contextvars.copy_context().run(_run_in_scope, router, task, frame, scope)
 
 
-def _run_in_scope(
-    router: Router, task: PlannedTask, frame: Frame, scope: TaskScope, config: dict[str, Any]
-) -> TaskOutcome:
+def _run_in_scope(router: Router, task: PlannedTask, frame: Frame, scope: TaskScope) -> TaskOutcome:
     enter_scope(scope)
     t0 = time.perf_counter()
     try:
@@ -175,11 +177,11 @@ def _run_in_scope(
         else:
             spec = router.builder.nodes[task.ref.name]
             arg = router.schema.as_node_input(frame.values) if task.send_arg is MISSING else detached(task.send_arg)
-            returned = awaited(spec.fn(arg, config) if spec.wants_config else spec.fn(arg))
+            returned = awaited(spec.fn(arg, scope.config()) if spec.wants_config else spec.fn(arg))
             update, goto = _interpret_return(router, task.ref.name, returned)
             node_name = task.ref.name
         writes = tuple([Write(key=k, value=v) for k, v in update.items()]) if update else ()
-        routing = router.route(node_name, frame.values, writes, goto, config)
+        routing = router.route(node_name, frame.values, writes, goto, scope.config)
     except GraphInterrupt as raised:
         return TaskOutcome(
             ref=task.ref,
