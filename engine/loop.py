@@ -44,12 +44,18 @@ from eventstore import (
     encode_value,
     faults,
     jsonio,
+    maker,
     slot_init,
 )
 
 if TYPE_CHECKING:
     from engine.compiled import CompiledStateGraph, RunSettings
 
+
+# The records every step makes, made without calling the class (``eventstore.slot_init.maker``).
+_new_checkpoint_event = maker(CheckpointCommitted)
+_new_checkpoint_record = maker(CheckpointRecord)
+_new_completion = maker(TaskCompleted)
 
 ASYNC_BACKLOG = 64
 """With durability ``"async"``, the most steps that wait for a busy writer before a step waits for it."""
@@ -154,7 +160,7 @@ class Invocation:
         """Move the staged events (one step's, or a run's) into the batch waiting to be appended."""
         batch_bytes = self.batch_bytes
         snapshot = self._snapshot(snapshot_of, batch_bytes) if snapshot_of is not None else None
-        sealed = Batch(
+        sealed = _new_batch(
             events=self.batch,
             expected=self.base_seq,
             snapshots=(snapshot,) if snapshot is not None else (),
@@ -207,7 +213,7 @@ class Invocation:
         has_input: bool = False,
     ) -> None:
         seq = self.base_seq + len(self.batch) + 1
-        event = CheckpointCommitted(
+        event = _new_checkpoint_event(
             id=new_checkpoint_id(seq),
             step=step,
             source=source,
@@ -219,7 +225,7 @@ class Invocation:
             metadata=self.settings.metadata,
         )
         self._stage(event)
-        self.checkpoint = CheckpointRecord(seq=seq, id=event.id, event=event, recorded_at="")
+        self.checkpoint = _new_checkpoint_record(seq=seq, id=event.id, event=event, recorded_at="")
         self.checkpoint_frame = self.frame = frame
         self.pending = Pending()
         self.fresh_checkpoint = True
@@ -503,7 +509,7 @@ class Invocation:
         cp = self.checkpoint.seq
         for outcome in outcomes:
             if outcome.status == "done":
-                event: Any = TaskCompleted(
+                event: Any = _new_completion(
                     checkpoint_seq=cp,
                     task=outcome.ref,
                     writes=outcome.writes,
@@ -569,6 +575,9 @@ class Batch:
             last_seq=later.last_seq,
             steps=self.steps + later.steps,
         )
+
+
+_new_batch = maker(Batch)
 
 
 @slot_init

@@ -19,7 +19,7 @@ from engine.channels import MISSING, Channel
 from engine.constants import END, PULL, PUSH, START
 from engine.errors import InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
-from eventstore import slot_init
+from eventstore import maker, slot_init
 
 NO_JOINS: Mapping[str, frozenset[str]] = MappingProxyType({})
 """A frame's join progress when no join edge is under way (most frames): one shared, read-only value."""
@@ -47,6 +47,12 @@ class PlannedTask:
     ref: TaskRef
     send_arg: Any = MISSING
     is_start: bool = False
+
+
+# Made every step: without calling the class (``eventstore.slot_init.maker``).
+_new_frame = maker(Frame)
+_new_task = maker(PlannedTask)
+_new_ref = maker(TaskRef)
 
 
 def _digest(*parts: str) -> bytes:
@@ -110,7 +116,7 @@ def plan(frame: Frame, checkpoint: str) -> list[PlannedTask]:
     if frame.has_input:
         return [PlannedTask(ref=TaskRef(id=slots[0][0], name=START, path=slots[0][2]), is_start=True)]
     if not frame.push:  # most steps: pull tasks only
-        return [PlannedTask(ref=TaskRef(id=id_, name=name, path=path)) for id_, name, path in slots]
+        return [_new_task(ref=_new_ref(id=id_, name=name, path=path)) for id_, name, path in slots]
     pulls = len(slots) - len(frame.push)
     tasks = [PlannedTask(ref=TaskRef(id=id_, name=name, path=path)) for id_, name, path in slots[:pulls]]
     for (id_, name, path), packet in zip(slots[pulls:], frame.push, strict=True):
@@ -208,7 +214,7 @@ def barrier(
         writes, routing, _ = updates[0]
         if not routing.sends and not routing.joins:  # the usual step: one task, no Send, no join edge
             triggers = routing.triggers
-            return Frame(
+            return _new_frame(
                 values=apply_writes(channels, frame.values, writes),
                 pull=tuple(triggers) if len(triggers) < 2 else tuple(sorted(set(triggers))),
                 joins=NO_JOINS,

@@ -19,7 +19,7 @@ from engine.errors import GraphInterrupt, InvalidUpdateError
 from engine.events import Routing, SendPacket, TaskRef, Write
 from engine.planning import Frame, PlannedTask, apply_writes
 from engine.types import Command, Interrupt, Send
-from eventstore import slot_init
+from eventstore import maker, slot_init
 
 if TYPE_CHECKING:
     from engine.graph import Branch, StateGraph
@@ -38,6 +38,10 @@ class TaskOutcome:
     interrupt: Interrupt | None = None
     error: BaseException | None = None
     duration_ms: float = 0.0
+
+
+_new_outcome = maker(TaskOutcome)  # made every step: without calling the class (``maker``)
+_new_write = maker(Write)
 
 
 class Router:
@@ -180,7 +184,7 @@ def _run_in_scope(router: Router, task: PlannedTask, frame: Frame, scope: TaskSc
             returned = awaited(spec.fn(arg, scope.config()) if spec.wants_config else spec.fn(arg))
             update, goto = _interpret_return(router, task.ref.name, returned)
             node_name = task.ref.name
-        writes = tuple([Write(key=k, value=v) for k, v in update.items()]) if update else ()
+        writes = tuple([_new_write(key=k, value=v) for k, v in update.items()]) if update else ()
         routing = router.route(node_name, frame.values, writes, goto, scope.config)
     except GraphInterrupt as raised:
         return TaskOutcome(
@@ -193,7 +197,7 @@ def _run_in_scope(router: Router, task: PlannedTask, frame: Frame, scope: TaskSc
         return TaskOutcome(ref=task.ref, status="rejected", error=exc, duration_ms=_ms_since(t0))
     except Exception as exc:
         return TaskOutcome(ref=task.ref, status="failed", error=exc, duration_ms=_ms_since(t0))
-    return TaskOutcome(
+    return _new_outcome(
         ref=task.ref,
         status="done",
         writes=writes,

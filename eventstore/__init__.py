@@ -27,7 +27,7 @@ from eventstore.records import (
     ThreadInfo,
     VerifyReport,
 )
-from eventstore.slot_init import slot_init
+from eventstore.slot_init import maker, slot_init
 from eventstore.sqlite import SqliteEventStore
 from eventstore.values import decode_value, encode_value, register_class, register_schema_types, register_type
 
@@ -57,6 +57,7 @@ __all__ = [
     "decode_value",
     "encode_event",
     "encode_value",
+    "maker",
     "register_class",
     "register_event",
     "register_schema_types",

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import engine  # noqa: F401  # imports every module whose records are decorated
-from eventstore import slot_init
+from eventstore import maker, slot_init
 from eventstore.slot_init import ATTRS_INITS
 
 DECORATED = sorted(ATTRS_INITS, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
@@ -72,6 +72,41 @@ def test_the_new_init_builds_what_the_attrs_init_builds(data: st.DataObject) -> 
     for field in attrs.fields(cls):  # the very objects given, and a plain default shared, as in attrs
         if field.name in given_ or not isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             assert getattr(mine, field.name) is getattr(reference, field.name)
+
+
+@pytest.mark.parametrize("cls", DECORATED, ids=lambda cls: cls.__qualname__)
+def test_a_maker_has_the_parameters_of_the_class(cls: type[Any]) -> None:
+    assert inspect.signature(maker(cls)).parameters == inspect.signature(cls).parameters
+
+
+@given(data=st.data())
+def test_a_maker_makes_what_calling_the_class_makes(data: st.DataObject) -> None:
+    cls = data.draw(st.sampled_from(DECORATED))
+    given_ = data.draw(arguments(cls))
+    outcomes = []
+    for make in (cls, maker(cls)):
+        try:
+            outcomes.append(("built", make(**given_)))
+        except Exception as exc:
+            outcomes.append(("raised", type(exc)))
+    (kind, ours), (theirs_kind, theirs) = outcomes[1], outcomes[0]
+    assert kind == theirs_kind
+    if kind == "built":
+        assert type(ours) is cls and ours == theirs and repr(ours) == repr(theirs)
+        for field in attrs.fields(cls):  # the very objects given, and a plain default shared, as in attrs
+            if field.name in given_ or not isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                assert getattr(ours, field.name) is getattr(theirs, field.name)
+    else:
+        assert ours is theirs
+
+
+def test_a_maker_is_only_for_classes_slot_init_changed() -> None:
+    @attrs.frozen
+    class Plain:
+        value: int
+
+    with pytest.raises(TypeError, match="decorated with slot_init"):
+        maker(Plain)
 
 
 def test_a_factory_that_takes_self_sees_the_fields_before_it() -> None:
