@@ -23,7 +23,7 @@ from engine.events import (
     TaskFailed,
 )
 from engine.planning import Frame
-from eventstore import StoredEvent, decode_event, slot_init
+from eventstore import StoredEvent, decode_event, maker, slot_init
 
 
 @slot_init
@@ -39,7 +39,10 @@ class CheckpointRecord:
     @classmethod
     def from_record(cls, record: StoredEvent, event: CheckpointCommitted | None = None) -> CheckpointRecord:
         decoded = event if event is not None else decode_event(record)
-        return cls(seq=record.seq, id=decoded.id, event=decoded, recorded_at=record.recorded_at)
+        return _new_checkpoint_record(seq=record.seq, id=decoded.id, event=decoded, recorded_at=record.recorded_at)
+
+
+_new_checkpoint_record = maker(CheckpointRecord)  # history makes one per checkpoint (``slot_init.maker``)
 
 
 _NONE: Mapping[Any, Any] = MappingProxyType({})
