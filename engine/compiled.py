@@ -462,7 +462,7 @@ class CompiledStateGraph:
             for record in settings.saver.store.read(settings.thread_id, from_seq=seq, to_seq=seq):
                 event = decode_event(record)
                 if isinstance(event, TaskCompleted):
-                    writers.add(event.task.name)
+                    writers.add(event.node)
                 elif isinstance(event, StateUpdated) and event.as_node:
                     writers.add(event.as_node)
         if len(writers) > 1:

@@ -10,11 +10,12 @@ path, and branches of one thread never mix.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import attrs
 
-from eventstore import Value, register_event, slot_init
+from eventstore import Value, register_array_record, register_event, register_upcaster, slot_init
 
 
 def _pull_path(ref: TaskRef) -> tuple[str | int, ...]:
@@ -38,7 +39,7 @@ class TaskRef:
 @slot_init
 @attrs.frozen(kw_only=True)
 class Write:
-    """One value written to one state key."""
+    """One value written to one state key; stored as a ``[key, value]`` pair."""
 
     key: str
     value: Value
@@ -90,13 +91,26 @@ class CheckpointCommitted:
     metadata: Value = attrs.Factory(dict)
 
 
+def _node_pull_path(event: TaskCompleted) -> tuple[str | int, ...]:
+    return ("__pregel_pull", event.node)
+
+
 @slot_init
 @attrs.frozen(kw_only=True)
 class TaskCompleted:
-    """A task of checkpoint ``checkpoint_seq`` finished: its writes and where control goes next."""
+    """A task of checkpoint ``checkpoint_seq`` finished: its writes and where control goes next.
+
+    Every superstep writes one per task, so its payload is kept small: the task
+    is named by its node and path (a pull task's path is its default, left out),
+    not by its id, which is derived (``task_id(<id of checkpoint checkpoint_seq>,
+    path)``); ``checkpoint_seq`` is stored as ``"from"``, ``duration_ms`` as
+    ``"ms"`` and each write as a ``[key, value]`` pair (schema version 2; version
+    1 payloads, which also held the id, are upgraded on read).
+    """
 
     checkpoint_seq: int
-    task: TaskRef
+    node: str
+    path: tuple[str | int, ...] = attrs.field(default=attrs.Factory(_node_pull_path, takes_self=True))
     writes: tuple[Write, ...]
     routing: Routing
     duration_ms: float
@@ -190,5 +204,50 @@ EVENT_TYPES: dict[str, type[Any]] = {
 }
 WRITE_EVENTS = ("TaskCompleted", "StateUpdated")
 
+
+def task_id(checkpoint_id: str, path: tuple[str | int, ...]) -> str:
+    """The id of the task at ``path`` of a checkpoint's step: the same checkpoint and path always give the same id."""
+    return digest_task_id(checkpoint_id + path_text(path))
+
+
+def path_text(path: tuple[str | int, ...]) -> str:
+    """The part of a task id's digest input that follows the checkpoint id."""
+    return "".join(["\x1f" + str(part) for part in path])
+
+
+def digest_task_id(digested: str) -> str:
+    """A UUID's canonical text from a 16-byte BLAKE2b digest of ``digested`` (built without a ``uuid.UUID``)."""
+    h = hashlib.blake2b(digested.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _writes_as_pairs(writes: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[write["key"], write["value"]] for write in writes]
+
+
+def _completion_from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 named the task by id, name and path, under the field names, with writes as objects."""
+    task = data["task"]
+    upgraded: dict[str, Any] = {"from": data["checkpoint_seq"], "node": task["name"]}
+    if "path" in task:
+        upgraded["path"] = task["path"]
+    upgraded["writes"] = _writes_as_pairs(data["writes"])
+    upgraded["routing"] = data["routing"]
+    upgraded["ms"] = data["duration_ms"]
+    return upgraded
+
+
+def _update_from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 wrote each write as an object."""
+    return {**data, "writes": _writes_as_pairs(data["writes"])}
+
+
+register_array_record(Write)  # before the events that hold writes: their hooks take its hook
+SCHEMA_VERSIONS = {"TaskCompleted": 2, "StateUpdated": 2}
+"""Each event type's current payload version where it is not 1 (older versions are upgraded on read)."""
+PAYLOAD_KEYS = {"TaskCompleted": {"checkpoint_seq": "from", "duration_ms": "ms"}}
+"""Payload keys that differ from their field's name, by event type."""
 for _name, _cls in EVENT_TYPES.items():
-    register_event(_cls, _name)
+    register_event(_cls, _name, SCHEMA_VERSIONS.get(_name, 1), keys=PAYLOAD_KEYS.get(_name))
+register_upcaster("TaskCompleted", 1, _completion_from_v1)
+register_upcaster("StateUpdated", 1, _update_from_v1)

@@ -331,7 +331,7 @@ class Invocation:
             return []
         opened = []
         for task in plan(self.frame, self.checkpoint.id):
-            raised = self.pending.open_interrupt(task.ref.id)
+            raised = self.pending.open_interrupt(task.ref.id, task.ref.path)
             if raised is not None:
                 opened.append(raised)
         return opened
@@ -384,7 +384,7 @@ class Invocation:
             assert self.checkpoint is not None
             tasks = plan(self.frame, self.checkpoint.id)
             if self.pending.completed:  # tasks that finished before the run stopped do not run again
-                tasks = [t for t in tasks if t.ref.id not in self.pending.completed]
+                tasks = [t for t in tasks if t.ref.path not in self.pending.completed]
             if not tasks:
                 self._flush()
                 if not self.values_each_step:
@@ -509,9 +509,11 @@ class Invocation:
         cp = self.checkpoint.seq
         for outcome in outcomes:
             if outcome.status == "done":
+                ref = outcome.ref
                 event: Any = _new_completion(
                     checkpoint_seq=cp,
-                    task=outcome.ref,
+                    node=ref.name,
+                    path=ref.path,
                     writes=outcome.writes,
                     routing=outcome.routing,
                     duration_ms=outcome.duration_ms,

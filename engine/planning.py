@@ -18,7 +18,7 @@ import attrs
 from engine.channels import MISSING, Channel
 from engine.constants import END, PULL, PUSH, START
 from engine.errors import InvalidUpdateError
-from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write
+from engine.events import Routing, SendPacket, TaskCompleted, TaskRef, Write, digest_task_id, path_text, task_id
 from eventstore import maker, slot_init
 
 NO_JOINS: Mapping[str, frozenset[str]] = MappingProxyType({})
@@ -85,21 +85,6 @@ def checkpoint_seq(value: object) -> int | None:
     return int(seq_text)
 
 
-def task_id(checkpoint: str, path: tuple[str | int, ...]) -> str:
-    """Content-derived: the same checkpoint and path always give the same task id."""
-    return _task_id_text(checkpoint + _path_text(path))
-
-
-def _path_text(path: tuple[str | int, ...]) -> str:
-    """The part of a task id's digest input that follows the checkpoint id (see ``_digest``)."""
-    return "".join(["\x1f" + str(part) for part in path])
-
-
-def _task_id_text(digested: str) -> str:
-    h = hashlib.blake2b(digested.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # the UUID's canonical text, without the object
-
-
 def interrupt_id(task: str, index: int) -> str:
     """32 hex chars: the task's first interrupt, or its ``index``-th (stable across reopenings)."""
     return _digest(task if index == 0 else f"{task}|{index}").hex()
@@ -128,34 +113,24 @@ _PULL_PATHS: dict[str, tuple[tuple[str | int, ...], str]] = {}
 """A pull task's path by node name, with its digest text (a graph has few nodes; bounded below)."""
 
 
-def plan_slots(
-    frame: Frame, checkpoint: str, recorded: Mapping[tuple[str | int, ...], str] | None = None
-) -> list[tuple[str, str, tuple[str | int, ...]]]:
-    """``plan`` as (task id, node name, path) triples, for readers that need no task records.
-
-    ``recorded`` maps paths to the ids the log recorded for those tasks (the ones
-    that finished, say): they were derived the same way when the tasks ran, so
-    they are taken as they are and only the other ids are derived.
-    """
+def plan_slots(frame: Frame, checkpoint: str) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    """``plan`` as (task id, node name, path) triples, for readers that need no task records."""
     if frame.has_input:
         path: tuple[str | int, ...] = (PULL, START)
-        id_ = recorded.get(path) if recorded else None
-        return [(id_ or task_id(checkpoint, path), START, path)]
+        return [(task_id(checkpoint, path), START, path)]
     pull = frame.pull
     slots = []
     for name in pull if len(pull) < 2 else sorted(set(pull)):
         known = _PULL_PATHS.get(name)
         if known is None:
             path = (PULL, name)
-            known = (path, _path_text(path))
+            known = (path, path_text(path))
             if len(_PULL_PATHS) < 10_000:
                 _PULL_PATHS[name] = known
-        id_ = recorded.get(known[0]) if recorded else None
-        slots.append((id_ or _task_id_text(checkpoint + known[1]), name, known[0]))
+        slots.append((digest_task_id(checkpoint + known[1]), name, known[0]))
     for index, packet in enumerate(frame.push):
         path = (PUSH, index)
-        id_ = recorded.get(path) if recorded else None
-        slots.append((id_ or task_id(checkpoint, path), packet.node, path))
+        slots.append((task_id(checkpoint, path), packet.node, path))
     return slots
 
 
@@ -178,7 +153,7 @@ def in_path_order(completed: Collection[tuple[int, TaskCompleted]]) -> list[tupl
     """(seq, event) pairs of finished tasks, in the order their writes apply."""
     if len(completed) < 2:  # a lone task's step (most steps): nothing to order
         return list(completed)
-    return sorted(completed, key=lambda item: path_sort_key(item[1].task.path))
+    return sorted(completed, key=lambda item: path_sort_key(item[1].path))
 
 
 def apply_writes(channels: Mapping[str, Channel], values: Mapping[str, Any], writes: Iterable[Write]) -> dict[str, Any]:

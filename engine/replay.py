@@ -99,7 +99,7 @@ class Replayer:
         if len(event.applied) == 1:  # one task's writes (most steps): no commands, nothing to clear
             item = _write_event(writes, event.applied[0], event)
             if type(item) is TaskCompleted:
-                update = (item.writes, item.routing, item.task.name)
+                update = (item.writes, item.routing, item.node)
                 return barrier(frame, self.channels, self.joins, (update,), consume=True, step=event.step)
         updates: list[tuple[tuple[Write, ...], Routing, str]] = []
         commands: list[StateUpdated] = []
@@ -107,7 +107,7 @@ class Replayer:
         for seq in event.applied:
             item = _write_event(writes, seq, event)
             if isinstance(item, TaskCompleted):
-                updates.append((item.writes, item.routing, item.task.name))
+                updates.append((item.writes, item.routing, item.node))
                 continue
             if item.kind == "command":
                 commands.append(item)
@@ -152,7 +152,7 @@ class Replayer:
             frame,
             self.channels,
             self.joins,
-            [(e.writes, e.routing, e.task.name) for _, e in in_path_order(completed)],
+            [(e.writes, e.routing, e.node) for _, e in in_path_order(completed)],
             consume=True,
             step=step,
         )

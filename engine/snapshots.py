@@ -88,13 +88,12 @@ def snapshot_at(
     next_names: list[str] = []
     interrupts: list[Interrupt] = []
     completed_tasks, failed_tasks = pending.completed, pending.failed
-    recorded = {event.task.path: event.task.id for _, event in completed_tasks.values()} if completed_tasks else None
     raised: InterruptRaised | None = None
-    for id_, name, path in plan_slots(frame, checkpoint.id, recorded):
-        completed = completed_tasks.get(id_)
+    for id_, name, path in plan_slots(frame, checkpoint.id):
+        completed = completed_tasks.get(path)
         failed = failed_tasks.get(id_) if failed_tasks else None
         if pending.interrupts:
-            raised = pending.open_interrupt(id_) if live else pending.latest_interrupt(id_)
+            raised = pending.open_interrupt(id_, path) if live else pending.latest_interrupt(id_)
         task_interrupts: tuple[Interrupt, ...] = ()
         if raised is not None:
             task_interrupts = (Interrupt(value=detached(raised.value), id=raised.interrupt_id),)

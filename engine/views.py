@@ -58,7 +58,8 @@ class Pending:
     and are copied when one is added, so the common case allocates one dict.
     """
 
-    completed: dict[str, tuple[int, TaskCompleted]] = attrs.Factory(dict)
+    completed: dict[tuple[str | int, ...], tuple[int, TaskCompleted]] = attrs.Factory(dict)
+    """By task path: a completion names its task by path (all of a ``Pending``'s tasks share its checkpoint)."""
     commands: tuple[tuple[int, StateUpdated], ...] = ()
     failed: Mapping[str, TaskFailed] = _NONE
     interrupts: Mapping[str, Mapping[int, InterruptRaised]] = _NONE
@@ -67,9 +68,9 @@ class Pending:
 
     def add(self, seq: int, event: Any) -> None:
         if isinstance(event, TaskCompleted):
-            self.completed[event.task.id] = (seq, event)
-            if event.task.id in self.failed:
-                self.failed = {key: failed for key, failed in self.failed.items() if key != event.task.id}
+            self.completed[event.path] = (seq, event)
+            if self.failed:
+                self.failed = {key: failed for key, failed in self.failed.items() if failed.task.path != event.path}
         elif isinstance(event, TaskFailed):
             self.failed = {**self.failed, event.task.id: event}
         elif isinstance(event, InterruptRaised):
@@ -107,9 +108,9 @@ class Pending:
             values.append(answers[len(values)].value)
         return values
 
-    def open_interrupt(self, task_id: str) -> InterruptRaised | None:
-        """The task's interrupt that is waiting for an answer, if any."""
-        if task_id in self.completed:
+    def open_interrupt(self, task_id: str, path: tuple[str | int, ...]) -> InterruptRaised | None:
+        """The interrupt of the task (``task_id`` at ``path``) that is waiting for an answer, if any."""
+        if path in self.completed:
             return None
         return self.interrupts.get(task_id, _NONE).get(len(self.resume_values(task_id)))
 

@@ -5,7 +5,15 @@ them with ``register_event``, turn them into ``NewEvent`` payloads with
 ``encode_event`` and back with ``decode_event``.
 """
 
-from eventstore.codec import Value, converter, decode_event, encode_event, register_event, register_upcaster
+from eventstore.codec import (
+    Value,
+    converter,
+    decode_event,
+    encode_event,
+    register_array_record,
+    register_event,
+    register_upcaster,
+)
 from eventstore.errors import (
     ConcurrencyError,
     CorruptLogError,
@@ -58,6 +66,7 @@ __all__ = [
     "encode_event",
     "encode_value",
     "maker",
+    "register_array_record",
     "register_class",
     "register_event",
     "register_schema_types",

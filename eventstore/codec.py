@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar, cast, get_origin
 
 import attrs
 import cattrs
+import cattrs.gen
 import orjson
 
 from eventstore import jsonio
@@ -138,6 +139,8 @@ class _EventType:
     cls: type[Any]
     name: str
     version: int
+    keys: Mapping[str, str]
+    """Payload keys of fields whose key is not their name."""
 
 
 _lock = threading.Lock()
@@ -146,11 +149,25 @@ _by_class: dict[type[Any], _EventType] = {}
 _upcasters: dict[tuple[str, int], Upcaster] = {}
 
 
-def register_event(cls: type[E], name: str | None = None, version: int = 1) -> type[E]:
-    """Declare an attrs event class under a stable type name and its current schema version."""
+def register_event(
+    cls: type[E], name: str | None = None, version: int = 1, *, keys: Mapping[str, str] | None = None
+) -> type[E]:
+    """Declare an attrs event class under a stable type name and its current schema version.
+
+    ``keys`` gives some fields a payload key other than their name: a short one
+    for an event every step writes, say, where the record keeps the name its
+    sibling events use.
+    """
     if not attrs.has(cls):
         raise TypeError(f"{cls!r} is not an attrs class")
-    entry = _EventType(cls=cls, name=name or cls.__name__, version=version)
+    keys = dict(keys or {})
+    unknown = set(keys) - {field.name for field in attrs.fields(cls)}
+    if unknown:
+        raise ValueError(f"keys names fields {sorted(unknown)} that {cls.__qualname__} does not have")
+    taken = [keys.get(field.name, field.name) for field in attrs.fields(cls)]
+    if len(set(taken)) != len(taken):
+        raise ValueError(f"keys gives two fields of {cls.__qualname__} the same payload key: {taken}")
+    entry = _EventType(cls=cls, name=name or cls.__name__, version=version, keys=keys)
     with _lock:
         existing = _by_name.get(entry.name)
         if existing is not None and existing.cls is not cls:
@@ -159,28 +176,76 @@ def register_event(cls: type[E], name: str | None = None, version: int = 1) -> t
         _by_class[cls] = entry
         _hooks.pop(entry.name, None)
         _unstructure_hooks.pop(cls, None)
-        _hook_records(cls)
+        _hook_records(cls, keys)
     return cast(type[E], cls)
+
+
+def register_array_record(cls: type[E]) -> type[E]:
+    """Store a small record as a JSON array of its fields in field order, not an object.
+
+    For a record every step writes several of (a write: ``["items", [...]]``
+    instead of ``{"key": "items", "value": [...]}``). Every field is written,
+    defaults included, and a payload must hold exactly one item per field.
+    """
+    if not fills_slots(cls):
+        raise TypeError(f"register_array_record needs a slotted attrs class that only stores its fields: {cls!r}")
+    for field in attrs.fields(attrs.resolve_types(cast(type[Any], cls))):
+        for inner in _attrs_classes_in(field.type):
+            _hook_records(inner, {})
+    with _lock:
+        _slot_hooked.add(cls)
+        hook = slot_structure_hook(cls, converter.get_structure_hook, array=True)
+        converter.register_structure_hook_func(lambda annotation: annotation is cls, hook)
+        converter.register_unstructure_hook_factory(
+            lambda annotation: annotation is cls, lambda _: _array_unstructure_hook(cls)
+        )
+    return cls
+
+
+def _array_unstructure_hook(cls: type[Any]) -> Callable[[Any], list[Any]]:
+    getters = [(field.name, converter.get_unstructure_hook(field.type)) for field in attrs.fields(cls)]
+    if len(getters) == 2:  # a write's key and value: no loop
+        (first, first_hook), (second, second_hook) = getters
+
+        def pair(record: Any) -> list[Any]:
+            return [first_hook(getattr(record, first)), second_hook(getattr(record, second))]
+
+        return pair
+
+    def items(record: Any) -> list[Any]:
+        return [hook(getattr(record, name)) for name, hook in getters]
+
+    return items
 
 
 _slot_hooked: set[type[Any]] = set()
 
 
-def _hook_records(cls: type[Any]) -> None:
+def _hook_records(cls: type[Any], keys: Mapping[str, str]) -> None:
     """Give ``cls``, and the attrs classes its fields hold, structure hooks that fill slots (innermost first).
 
     Only for classes whose ``__init__`` would add nothing (``fills_slots``); the
-    hook is registered for the class itself, never its subclasses.
+    hook is registered for the class itself, never its subclasses. A class
+    with ``keys`` whose ``__init__`` does more gets cattrs' hook, renamed.
     """
-    if cls in _slot_hooked or not fills_slots(cls):
+    if cls in _slot_hooked:
+        return
+    if not fills_slots(cls):
+        if keys:
+            renamed = cattrs.gen.make_dict_structure_fn(cls, converter, **_renames(keys))
+            converter.register_structure_hook_func(lambda annotation: annotation is cls, renamed)
         return
     _slot_hooked.add(cls)
     attrs.resolve_types(cls)
     for field in attrs.fields(cls):
         for inner in _attrs_classes_in(field.type):
-            _hook_records(inner)
-    hook = slot_structure_hook(cls, converter.get_structure_hook)
+            _hook_records(inner, {})
+    hook = slot_structure_hook(cls, converter.get_structure_hook, keys)
     converter.register_structure_hook_func(lambda annotation: annotation is cls, hook)
+
+
+def _renames(keys: Mapping[str, str]) -> dict[str, Any]:
+    return {name: cattrs.gen.override(rename=key) for name, key in keys.items()}
 
 
 def _attrs_classes_in(annotation: Any) -> list[type[Any]]:
@@ -200,9 +265,7 @@ def encode_event(event: Any) -> NewEvent:
     entry = _by_class.get(type(event))
     if entry is None:
         raise SerializationError(f"{type(event).__qualname__} is not a registered event type")
-    hook = _unstructure_hooks.get(entry.cls)
-    if hook is None:
-        hook = _unstructure_hooks[entry.cls] = converter.get_unstructure_hook(entry.cls)
+    hook = _unstructure_hooks.get(entry.cls) or _unstructure_hook(entry)
     try:
         data = hook(event)
     except SerializationError as exc:
@@ -216,6 +279,17 @@ _unstructure_hooks: dict[type[Any], Callable[[Any], Any]] = {}
 Like the structure hooks in ``_hooks``, it is made on first use: hooks for the
 types inside events are registered on the converter before any event is encoded.
 """
+
+
+def _unstructure_hook(entry: _EventType) -> Callable[[Any], Any]:
+    if entry.keys:
+        hook = cattrs.gen.make_dict_unstructure_fn(
+            entry.cls, converter, _cattrs_omit_if_default=True, **_renames(entry.keys)
+        )
+    else:
+        hook = converter.get_unstructure_hook(entry.cls)
+    _unstructure_hooks[entry.cls] = hook
+    return hook
 
 
 _hooks: dict[str, Callable[[Any, Any], Any]] = {}

@@ -15,7 +15,7 @@ own name, no validators or converters, no ``__attrs_pre_init__`` or
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -47,36 +47,51 @@ def fills_slots(cls: type[Any]) -> bool:
     )
 
 
-def slot_structure_hook(cls: type[Any], hook_for: HookFor) -> StructureHook:
-    """A hook turning a payload dict into a ``cls`` record (``fills_slots(cls)`` must hold).
+def slot_structure_hook(
+    cls: type[Any], hook_for: HookFor, keys: Mapping[str, str] | None = None, *, array: bool = False
+) -> StructureHook:
+    """A hook turning a payload into a ``cls`` record (``fills_slots(cls)`` must hold).
 
-    ``hook_for(type)`` is the converter's structure hook for a field's type; where
-    that hook only calls the type (``str``, ``int``, ``float``, ``bool``), the type
-    is called directly, as cattrs' generated hooks do. Fields are filled in
-    order, so a default made from the record sees the fields before it, as in
-    ``__init__``. A missing field without a default raises ``KeyError`` and a
-    payload that is not a dict ``TypeError``; the codec reports either as a
-    corrupt event.
+    The payload is a dict with a key per field (``keys`` maps a field's name to
+    its key where they differ), or with ``array`` a list of every field's value
+    in field order. ``hook_for(type)`` is the converter's structure hook for a
+    field's type; where that hook only calls the type (``str``, ``int``,
+    ``float``, ``bool``), the type is called directly, as cattrs' generated hooks
+    do. Fields are filled in order, so a default made from the record sees the
+    fields before it, as in ``__init__``. A missing field without a default
+    raises ``KeyError``, a payload of the wrong shape ``TypeError``; the codec
+    reports either as a corrupt event.
     """
     attrs.resolve_types(cls)
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_dict": dict}
-    lines = [
-        "def structure(o, _=None):",
-        "    if type(o) is not _dict:",
-        f"        raise TypeError(f'{cls.__qualname__} must be a JSON object, not {{type(o).__name__}}')",
-        "    r = _new(_cls)",
-    ]
-    for i, field in enumerate(attrs.fields(cls)):
+    fields = attrs.fields(cls)
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_dict": dict, "_list": list}
+    if array:
+        lines = [
+            "def structure(o, _=None):",
+            f"    if type(o) is not _list or len(o) != {len(fields)}:",
+            f"        raise TypeError(f'{cls.__qualname__} must be a JSON array of {len(fields)} items, "
+            "not {o!r:.80}')",
+            "    r = _new(_cls)",
+        ]
+    else:
+        lines = [
+            "def structure(o, _=None):",
+            "    if type(o) is not _dict:",
+            f"        raise TypeError(f'{cls.__qualname__} must be a JSON object, not {{type(o).__name__}}')",
+            "    r = _new(_cls)",
+        ]
+    for i, field in enumerate(fields):
         namespace[f"_set{i}"] = getattr(cls, field.name).__set__
         namespace[f"_type{i}"] = field.type
+        key = repr(i if array else (keys or {}).get(field.name, field.name))
         hook = hook_for(field.type)
         if hook is _CALLS_THE_TYPE:
-            taken = f"_type{i}(o[{field.name!r}])"
+            taken = f"_type{i}(o[{key}])"
         else:
             namespace[f"_hook{i}"] = hook
-            taken = f"_hook{i}(o[{field.name!r}], _type{i})"
+            taken = f"_hook{i}(o[{key}], _type{i})"
         default = field.default
-        if default is attrs.NOTHING:
+        if default is attrs.NOTHING or array:
             lines.append(f"    _set{i}(r, {taken})")
             continue
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]  # a class at runtime
@@ -85,7 +100,7 @@ def slot_structure_hook(cls: type[Any], hook_for: HookFor) -> StructureHook:
         else:
             namespace[f"_default{i}"] = default
             made = f"_default{i}"
-        lines.append(f"    _set{i}(r, {taken} if {field.name!r} in o else {made})")
+        lines.append(f"    _set{i}(r, {taken} if {key} in o else {made})")
     lines.append("    return r")
     exec(compile("\n".join(lines), f"<ledgergraph structure hook for {cls.__qualname__}>", "exec"), namespace)
     structure: StructureHook = namespace["structure"]

@@ -109,8 +109,8 @@ def _fold(db: sqlite_utils.Database, fact: LoggedEvent) -> None:
         if event.applied:
             _mark_applied(db, fact.thread_id, event)
     elif isinstance(event, ev.TaskCompleted) and event.writes:
-        kind = "input" if event.task.name == _START else "node"
-        _insert(db, fact, 0, kind=kind, node=event.task.name, keys=written_keys(event.writes), at=event.checkpoint_seq)
+        kind = "input" if event.node == _START else "node"
+        _insert(db, fact, 0, kind=kind, node=event.node, keys=written_keys(event.writes), at=event.checkpoint_seq)
     elif isinstance(event, ev.StateUpdated):
         _insert(
             db,

@@ -67,7 +67,7 @@ def _writers(event: ev.CheckpointCommitted, by_seq: dict[int, LoggedEvent]) -> l
     for seq in event.applied:
         write = by_seq[seq].event
         if isinstance(write, ev.TaskCompleted):
-            names.append(write.task.name)
+            names.append(write.node)
         elif isinstance(write, ev.StateUpdated):
             names.append(f"{write.kind}({write.as_node})" if write.as_node else write.kind)
     return names
@@ -144,7 +144,7 @@ def _path_writes(log: list[LoggedEvent], target: LoggedEvent) -> list[dict[str, 
     for checkpoint in reversed(path):
         for applied in checkpoint.event.applied:
             write = by_seq[applied].event
-            writer = write.task.name if isinstance(write, ev.TaskCompleted) else write.as_node or write.kind
+            writer = write.node if isinstance(write, ev.TaskCompleted) else write.as_node or write.kind
             for item in write.writes:
                 writes.append(
                     {
@@ -205,7 +205,7 @@ def _describe(fact: LoggedEvent) -> dict[str, Any]:
         text = f"checkpoint {e.id} (step {e.step}, {e.source}); next: {nxt}"
     elif isinstance(e, ev.TaskCompleted):
         keys = ", ".join(dict.fromkeys(w.key for w in e.writes)) or "nothing"
-        text = f"{e.task.name} finished in {e.duration_ms:.2f} ms, wrote {keys}"
+        text = f"{e.node} finished in {e.duration_ms:.2f} ms, wrote {keys}"
     elif isinstance(e, ev.TaskFailed):
         text = f"{e.task.name} failed: {e.error_type}: {e.error_message}"
     elif isinstance(e, ev.InterruptRaised):

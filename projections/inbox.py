@@ -9,6 +9,7 @@ fork point.
 
 from __future__ import annotations
 
+import orjson
 import sqlite_utils
 
 import engine.events as ev
@@ -21,7 +22,8 @@ class InterruptInboxProjection:
     """Pending interrupts: thread, node, interrupt id, the question asked, and since when."""
 
     name = "interrupt_inbox"
-    version = 1
+    version = 2
+    """2: rows keep their task's path, which a completion names its task by."""
     tables = (TABLE,)
 
     def create(self, db: sqlite_utils.Database) -> None:
@@ -31,13 +33,14 @@ class InterruptInboxProjection:
                 "interrupt_id": str,
                 "node": str,
                 "task_id": str,
+                "task_path": str,
                 "interrupt_index": int,
                 "value": str,
                 "question_hash": str,
                 "since": str,
             },
             pk=("thread_id", "interrupt_id"),
-            not_null={"node", "task_id", "interrupt_index", "value", "question_hash", "since"},
+            not_null={"node", "task_id", "task_path", "interrupt_index", "value", "question_hash", "since"},
         )
         db[TABLE].create_index(["since"])  # type: ignore[union-attr]
 
@@ -57,13 +60,14 @@ def _fold(db: sqlite_utils.Database, fact: LoggedEvent) -> None:
     thread = fact.thread_id
     if isinstance(event, ev.InterruptRaised):
         db.execute(
-            f"INSERT OR IGNORE INTO {TABLE} (thread_id, interrupt_id, node, task_id, interrupt_index, value, "
-            "question_hash, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO {TABLE} (thread_id, interrupt_id, node, task_id, task_path, interrupt_index, "
+            "value, question_hash, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 thread,
                 event.interrupt_id,
                 event.task.name,
                 event.task.id,
+                _path_json(event.task.path),
                 event.index,
                 display_json(event.value),
                 event.value_hash,
@@ -74,6 +78,11 @@ def _fold(db: sqlite_utils.Database, fact: LoggedEvent) -> None:
         for answer in event.answers:
             db.execute(f"DELETE FROM {TABLE} WHERE thread_id = ? AND interrupt_id = ?", [thread, answer.interrupt_id])
     elif isinstance(event, ev.TaskCompleted):
-        db.execute(f"DELETE FROM {TABLE} WHERE thread_id = ? AND task_id = ?", [thread, event.task.id])
+        # the thread's rows are all of its head's step (a checkpoint clears them), as is the completed task
+        db.execute(f"DELETE FROM {TABLE} WHERE thread_id = ? AND task_path = ?", [thread, _path_json(event.path)])
     elif isinstance(event, ev.CheckpointCommitted):
         db.execute(f"DELETE FROM {TABLE} WHERE thread_id = ?", [thread])
+
+
+def _path_json(path: tuple[str | int, ...]) -> str:
+    return orjson.dumps(path).decode()

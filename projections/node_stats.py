@@ -52,9 +52,14 @@ class NodeStatsProjection:
         if not isinstance(fact, LoggedEvent):
             return  # a fork re-runs nothing
         event = fact.event
-        if not isinstance(event, (ev.TaskCompleted, ev.TaskFailed, ev.InterruptRaised)) or event.task.name == _START:
+        if isinstance(event, ev.TaskCompleted):
+            node = event.node
+        elif isinstance(event, (ev.TaskFailed, ev.InterruptRaised)):
+            node = event.task.name
+        else:
             return
-        node = event.task.name
+        if node == _START:
+            return
         failed = isinstance(event, ev.TaskFailed)
         error = f"{event.error_type}: {event.error_message}" if isinstance(event, ev.TaskFailed) else None
         db.execute(

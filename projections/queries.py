@@ -12,7 +12,7 @@ from typing import Any
 from projections.ledger import Ledger
 
 _JSON_COLUMNS = frozenset(
-    {"next", "pending_interrupts", "failed_tasks", "value", "actor", "keys", "question", "answer"}
+    {"next", "pending_interrupts", "failed_tasks", "task_path", "value", "actor", "keys", "question", "answer"}
 )
 
 

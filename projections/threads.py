@@ -139,8 +139,10 @@ def fold(row: ThreadRow, fact: LoggedEvent) -> None:
             row.steps += 1
         row.pending_interrupts, row.failed_tasks, row.paused, row.error = [], [], False, None
     elif isinstance(event, ev.TaskCompleted):
-        if event.task.id in row.failed_tasks:
-            row.failed_tasks.remove(event.task.id)
+        if row.failed_tasks and row.head_checkpoint is not None:  # a task of the head's step, named by path
+            done = ev.task_id(row.head_checkpoint, event.path)
+            if done in row.failed_tasks:
+                row.failed_tasks.remove(done)
     elif isinstance(event, ev.TaskFailed):
         if event.task.id not in row.failed_tasks:
             row.failed_tasks.append(event.task.id)

@@ -62,7 +62,7 @@ def work_completions(path: Path) -> list[TaskCompleted]:
     store = SqliteSaver(path).store
     assert store.verify("shared").ok
     events = [decode_event(record) for record in store.read("shared")]
-    return [e for e in events if isinstance(e, TaskCompleted) and e.task.name == "work"]
+    return [e for e in events if isinstance(e, TaskCompleted) and e.node == "work"]
 
 
 def test_a_writer_that_lost_the_race_gets_a_concurrency_error_and_nothing_of_it_is_written(tmp_path: Path) -> None:

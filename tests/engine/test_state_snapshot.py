@@ -32,7 +32,7 @@ from engine import (
     StateSnapshot,
     interrupt,
 )
-from engine.planning import task_id
+from engine.events import task_id
 from tests.engine.chains import State, appender, chain
 
 CHECKPOINT_ID = re.compile(r"[0-9]{12}-[0-9a-f]{12}")
@@ -389,7 +389,7 @@ def _fan_out(state: State) -> list[Send]:
 
 
 def test_every_task_id_a_snapshot_shows_is_derived_from_its_checkpoint_id_and_path() -> None:
-    """Finished tasks show the ids their events recorded, the others derived ones: both agree everywhere."""
+    """Finished or not, a task shows the id derived from its checkpoint id and path (a completion stores none)."""
     builder = StateGraph(State)
     builder.add_node("a", appender("a"))
     builder.add_node("b", appender("b"))

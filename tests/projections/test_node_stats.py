@@ -44,7 +44,9 @@ def test_total_and_p95_durations_are_exact_to_the_recorded_durations(busy_log: P
         durations: dict[str, list[float]] = defaultdict(list)
         for record in ledger.store.read_all():
             event = decode_event(record)
-            if isinstance(event, (ev.TaskCompleted, ev.TaskFailed, ev.InterruptRaised)):
+            if isinstance(event, ev.TaskCompleted):
+                durations[event.node].append(event.duration_ms)
+            elif isinstance(event, (ev.TaskFailed, ev.InterruptRaised)):
                 durations[event.task.name].append(event.duration_ms)
         stats = {row["node"]: row for row in queries.node_stats(ledger)}
     for node, samples in durations.items():

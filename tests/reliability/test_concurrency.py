@@ -140,7 +140,7 @@ def interleaved(events: list[tuple[int, Any]]) -> list[str]:
     owners = writer_of_checkpoints(events)
     found = []
     for seq, event in events:
-        if isinstance(event, engine.events.TaskCompleted) and event.task.name != "__start__":
+        if isinstance(event, engine.events.TaskCompleted) and event.node != "__start__":
             (entry,) = next(w.value for w in event.writes if w.key == "log")
             if entry.split(":")[0] != owners[event.checkpoint_seq]:
                 found.append(f"event {seq}: {entry} on a checkpoint of {owners[event.checkpoint_seq]}")

@@ -154,7 +154,7 @@ def _normal(event: Any) -> tuple[Any, ...]:
         return ("Checkpoint", event.step, event.source, event.parent_seq, event.applied, event.next)
     if isinstance(event, engine.events.TaskCompleted):
         writes = tuple((w.key, orjson.dumps(w.value)) for w in event.writes)
-        return ("TaskCompleted", event.checkpoint_seq, event.task.name, event.task.path, writes)
+        return ("TaskCompleted", event.checkpoint_seq, event.node, event.path, writes)
     if isinstance(event, engine.events.InterruptRaised):
         return ("InterruptRaised", event.checkpoint_seq, event.task.name, event.task.path, event.index, event.value)
     if isinstance(event, engine.events.ResumeRecorded):
@@ -181,11 +181,11 @@ def facts(db: Path) -> LogFacts:
             for r, e in zip(records, events, strict=True)
             if isinstance(e, engine.events.CheckpointCommitted)
         }
-        per_task = Counter((e.checkpoint_seq, e.task.id) for e in events if isinstance(e, engine.events.TaskCompleted))
+        per_task = Counter((e.checkpoint_seq, e.path) for e in events if isinstance(e, engine.events.TaskCompleted))
         completed = tuple(
             (checkpoint_ids[e.checkpoint_seq], w.value[0])
             for e in events
-            if isinstance(e, engine.events.TaskCompleted) and e.task.name != "__start__"
+            if isinstance(e, engine.events.TaskCompleted) and e.node != "__start__"
             for w in e.writes
             if w.key == "log"
         )
@@ -260,7 +260,7 @@ def completed_within(db: Path, upto: int) -> list[tuple[str, str]]:
     return [
         (ids[e.checkpoint_seq], w.value[0])
         for e in events
-        if isinstance(e, engine.events.TaskCompleted) and e.task.name != "__start__"
+        if isinstance(e, engine.events.TaskCompleted) and e.node != "__start__"
         for w in e.writes
         if w.key == "log"
     ]

@@ -332,7 +332,7 @@ def test_a_tagged_object_naming_code_is_refused_by_name_and_the_code_never_runs(
             (type_code(conn, "TaskCompleted"),),
         ).fetchone()
         data = orjson.loads(payload)
-        data["writes"][0]["value"] = [crafted]
+        data["writes"][0][1] = [crafted]  # a write is a [key, value] pair
         conn.execute(
             "UPDATE events SET payload = ? "
             "WHERE thread_key = (SELECT key FROM event_threads WHERE thread_id = 'done') AND seq = ?",
@@ -487,8 +487,8 @@ INCONSISTENT = {
     "a checkpoint folds an event that does not exist": edit_event("done", 5, _set(("applied",), [999])),
     "a checkpoint folds an event that is not a write": edit_event("done", 5, _set(("applied",), [3])),
     "a checkpoint's parent is not a checkpoint": edit_event("done", 5, _set(("parent_seq",), 4)),
-    "a stored write names a key the state does not have": edit_event("done", 4, _set(("writes", 0, "key"), "bogus")),
-    "a stored write the reducer cannot apply": edit_event("done", 4, _set(("writes", 1, "value"), None)),
+    "a stored write names a key the state does not have": edit_event("done", 4, _set(("writes", 0, 0), "bogus")),
+    "a stored write the reducer cannot apply": edit_event("done", 4, _set(("writes", 1, 1), None)),
 }
 
 
