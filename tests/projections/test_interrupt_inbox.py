@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import pytest
+import sqlite_utils
 
+import engine.events as ev
 from engine import END, START, Command, SqliteSaver, StateGraph, interrupt
 from projections import ProjectionRunner
+from projections.facts import LoggedEvent
+from projections.inbox import InterruptInboxProjection
 from tests.projections.workflow import compiled, config
 
 
@@ -119,3 +123,28 @@ def test_parallel_interrupts_are_listed_separately_and_answered_one_by_one(saver
     ]
     graph.invoke(Command(resume={r["interrupt_id"]: "fine" for r in rows}), config("t"))
     assert inbox() == []
+
+
+def test_a_completion_removes_the_interrupts_of_its_own_task_only_among_sends_to_one_node() -> None:
+    """A completion names its task by path (it stores no id): the rows of the thread's step are matched by path."""
+
+    def fact(seq: int, event: Any, thread_id: str = "t") -> LoggedEvent:
+        return LoggedEvent(thread_id=thread_id, seq=seq, position=seq, type="", recorded_at="now", event=event)
+
+    def asked(seq: int, index: int, thread_id: str = "t") -> LoggedEvent:
+        ref = ev.TaskRef(id=f"task-{index}", name="work", path=("__pregel_push", index))
+        raised = ev.InterruptRaised(
+            checkpoint_seq=1, task=ref, interrupt_id=f"i{index}", index=0, value="ok?", value_hash="h", duration_ms=0
+        )
+        return fact(seq, raised, thread_id)
+
+    projection, db = InterruptInboxProjection(), sqlite_utils.Database(memory=True)
+    projection.create(db)
+    for f in (asked(2, 0), asked(3, 1), asked(4, 2), asked(2, 1, thread_id="other")):
+        projection.apply(db, f)
+    done = ev.TaskCompleted(
+        checkpoint_seq=1, node="work", path=("__pregel_push", 1), writes=(), routing=ev.Routing(), duration_ms=0
+    )
+    projection.apply(db, fact(5, done))
+    left = db.execute("SELECT thread_id, interrupt_id FROM interrupt_inbox ORDER BY 1, 2").fetchall()
+    assert left == [("other", "i1"), ("t", "i0"), ("t", "i2")]

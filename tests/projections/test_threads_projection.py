@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from typing_extensions import TypedDict
 
-from engine import END, Command
+from engine import END, START, Command, SqliteSaver, StateGraph
 from projections import ProjectionRunner
 from tests.projections.workflow import Outage, config, open_graph
+
+
+class Parts(TypedDict):
+    parts: Annotated[list[str], operator.add]
 
 
 @pytest.fixture
@@ -114,3 +120,45 @@ def test_created_and_updated_times_come_from_the_log(workflow) -> None:
     graph.invoke(Command(resume="yes"), config("t"))
     later = thread("t")
     assert later["created_at"] == first["created_at"] < later["updated_at"]
+
+
+def test_a_retry_that_completes_one_failed_task_of_two_leaves_only_the_other_failed(tmp_path: Path) -> None:
+    """The completion names its task by path; the row's failed tasks are ids, derived from the head and path."""
+    down = {"a", "b"}
+
+    def node(name: str) -> Any:
+        def run(state: Parts) -> Parts:
+            if name in down:
+                raise RuntimeError(f"{name} is down")
+            return {"parts": [name]}
+
+        return run
+
+    builder = StateGraph(Parts)
+    for name in ("a", "b"):
+        builder.add_node(name, node(name))
+        builder.add_edge(START, name)
+        builder.add_edge(name, END)
+    with SqliteSaver(tmp_path / "log.db") as saver:
+        graph = builder.compile(checkpointer=saver)
+        runner = ProjectionRunner(saver.store)
+
+        def failed_tasks() -> tuple[list[str], list[str]]:
+            runner.catch_up()
+            (row,) = runner.db.query("SELECT failed_tasks FROM threads WHERE thread_id = 't'")
+            shown = [task.id for task in graph.get_state(config("t")).tasks if task.error is not None]
+            return json.loads(row["failed_tasks"]), shown
+
+        with pytest.raises(RuntimeError):
+            graph.invoke({"parts": []}, config("t"))
+        stored, shown = failed_tasks()
+        assert len(stored) == 2 and sorted(stored) == sorted(shown)
+        down.discard("a")
+        with pytest.raises(RuntimeError, match="b is down"):
+            graph.invoke(None, config("t"))
+        stored, shown = failed_tasks()
+        assert len(stored) == 1 and stored == shown
+        down.clear()
+        graph.invoke(None, config("t"))
+        assert failed_tasks() == ([], [])
+        runner.close()
