@@ -7,18 +7,16 @@ Issue 6 asks for at most 3x the bytes a step adds (600 B for a 200-byte item).
 This runs the big-state workload once on ledgergraph, then copies its events,
 one transaction per event as a log appends them, into plain SQLite tables of the
 same shape with each payload rewritten: every row keeps its thread key, hash,
-timestamp, type and sequence, so each line is an experiment on the encoding alone.
-Each variant adds one change to the one above it:
+timestamp, type and sequence, so each line is an experiment on the encoding alone:
 
-- as written: ledgergraph's own file;
+- as written: ledgergraph's own file (``TaskCompleted`` version 2:
+  ``{"from":7,"node":"grow","writes":[["items",[...]]],"routing":{...},"ms":0.01}``);
 - copied unchanged: the copy itself (checks the copy adds nothing);
-- writes as [key, value] pairs instead of {"key": ..., "value": ...};
-- short word keys and a flatter layout, every fact kept
-  ({"from":7,"task":"<id>","node":"grow","writes":[...],"triggers":[...],"ms":0.01});
-- no task id in a task's result (it can be derived from the checkpoint's id and the
-  task's path, so the record no longer stands alone);
-- one-letter payload keys in place of the word keys ({"c":7,"t":...});
-- no snapshots (every read folds from the thread's start).
+- version 1's layout, as commit 94c4ef2 wrote it: the task's id stored in each
+  completion, field names as keys, each write an object
+  (``{"checkpoint_seq":7,"task":{"id":"<uuid>","name":"grow"},"writes":[{"key":...,"value":...}],...}``);
+- one-letter keys in every payload (``{"f":7,"o":"grow",...}``);
+- the same without snapshots (every read folds from the thread's start).
 
 It is an experiment on copies, not a format ledgergraph writes.
 """
@@ -37,19 +35,20 @@ from typing import Annotated, Any
 from typing_extensions import TypedDict
 
 from engine import END, START, SqliteSaver, StateGraph
+from engine.events import task_id
 
 Payload = dict[str, Any]
-Rewrite = Callable[[str, Payload], Payload]
+Rewrite = Callable[[str, Payload, dict[int, str]], Payload]
 
 SHORT_KEYS = {
     "from": "f",
     "node": "o",
     "writes": "w",
-    "triggers": "g",
+    "routing": "r",
     "ms": "d",
     "id": "i",
     "step": "s",
-    "parent": "p",
+    "parent_seq": "p",
     "applied": "a",
     "next": "n",
 }
@@ -81,38 +80,29 @@ def file_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def pairs(kind: str, payload: Payload) -> Payload:
-    if kind == "TaskCompleted":
-        return {**payload, "writes": [[w["key"], w["value"]] for w in payload["writes"]]}
+def version_1(kind: str, payload: Payload, checkpoint_ids: dict[int, str]) -> Payload:
+    """A completion as version 1 stored it: with its task's id (derived here), and writes as objects."""
+    if kind != "TaskCompleted":
+        return payload
+    path = tuple(payload.get("path", ("__pregel_pull", payload["node"])))
+    task: Payload = {"id": task_id(checkpoint_ids[payload["from"]], path), "name": payload["node"]}
+    if "path" in payload:
+        task["path"] = payload["path"]
+    return {
+        "checkpoint_seq": payload["from"],
+        "task": task,
+        "writes": [{"key": key, "value": value} for key, value in payload["writes"]],
+        "routing": payload["routing"],
+        "duration_ms": payload["ms"],
+    }
+
+
+def one_letter_keys(kind: str, payload: Payload, checkpoint_ids: dict[int, str]) -> Payload:
+    return {SHORT_KEYS.get(key, key): value for key, value in payload.items()}
+
+
+def unchanged(kind: str, payload: Payload, checkpoint_ids: dict[int, str]) -> Payload:
     return payload
-
-
-WORD_KEYS = {"checkpoint_seq": "from", "parent_seq": "parent", "duration_ms": "ms"}
-
-
-def word_keys(kind: str, payload: Payload) -> Payload:
-    """Still words, fewer bytes: the task's id and name as "task" and "node", routing's fields at the top level."""
-    flat: Payload = {}
-    for key, value in pairs(kind, payload).items():
-        if key == "task":
-            flat["task"] = value["id"]
-            flat["node"] = value["name"]
-        elif key == "routing":
-            flat.update(value)
-        else:
-            flat[WORD_KEYS.get(key, key)] = value
-    return flat
-
-
-def no_task_id(kind: str, payload: Payload) -> Payload:
-    flat = word_keys(kind, payload)
-    if kind == "TaskCompleted":
-        del flat["task"]
-    return flat
-
-
-def one_letter_keys(kind: str, payload: Payload) -> Payload:
-    return {SHORT_KEYS.get(key, key): value for key, value in no_task_id(kind, payload).items()}
 
 
 def copy_log(source: Path, target: Path, rewrite: Rewrite, *, snapshots: bool) -> int:
@@ -138,10 +128,14 @@ def copy_log(source: Path, target: Path, rewrite: Rewrite, *, snapshots: bool) -
         "INSERT INTO events (thread_key, seq, type, schema_version, payload, hash, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)"
     )
+    checkpoint_ids: dict[int, str] = {}  # the workload's one thread: by sequence number
     for thread_key, seq, code, version, payload, digest, recorded in src.execute(
         "SELECT thread_key, seq, type, schema_version, payload, hash, recorded_at FROM events ORDER BY position"
     ):
-        text = json.dumps(rewrite(kinds[code], json.loads(payload)), separators=(",", ":"), ensure_ascii=False)
+        data = json.loads(payload)
+        if kinds[code] == "Checkpoint":
+            checkpoint_ids[seq] = data["id"]
+        text = json.dumps(rewrite(kinds[code], data, checkpoint_ids), separators=(",", ":"), ensure_ascii=False)
         conn.execute(insert, (thread_key, seq, code, version, text, digest, recorded))
     if snapshots:
         for row in src.execute("SELECT thread_key, seq, payload, created_at FROM snapshots"):
@@ -164,12 +158,10 @@ def main() -> None:
         write_big_thread(written, args.steps, args.item_bytes)
         rows: list[tuple[str, float]] = [("as written", (file_bytes(written) - file_bytes(empty)) / args.steps)]
         variants: list[tuple[str, Rewrite, bool]] = [
-            ("copied unchanged", lambda kind, payload: payload, True),
-            ("+ writes as [key, value] pairs", pairs, True),
-            ("+ short word keys, flatter", word_keys, True),
-            ("+ no task id in a task's result", no_task_id, True),
-            ("+ one-letter keys in place of words", one_letter_keys, True),
-            ("+ no snapshots", one_letter_keys, False),
+            ("copied unchanged", unchanged, True),
+            ("version 1's layout (94c4ef2)", version_1, True),
+            ("one-letter keys", one_letter_keys, True),
+            ("one-letter keys, no snapshots", one_letter_keys, False),
         ]
         for index, (label, rewrite, snapshots) in enumerate(variants):
             added = copy_log(written, root / f"v{index}.db", rewrite, snapshots=snapshots)
