@@ -31,6 +31,7 @@ from eventstore import (
     encode_event,
     encode_value,
     jsonio,
+    register_array_record,
     register_class,
     register_event,
     register_upcaster,
@@ -530,6 +531,98 @@ def test_a_payload_from_a_newer_schema_version_is_refused() -> None:
 def test_an_old_version_without_an_upcaster_is_refused() -> None:
     with pytest.raises(CorruptLogError, match="no upcaster"):
         decode_event(stored("tests.eventstore.Greeted", b"{}", schema_version=0))
+
+
+# -- payload keys other than the field names, and records stored as arrays ------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Entry:
+    """Stored as ``[label, amount]``."""
+
+    label: str
+    amount: Value
+
+
+register_array_record(Entry)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Posted:
+    ledger_seq: int
+    entries: tuple[Entry, ...]
+    note: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Counted:
+    """Its ``__init__`` validates, so it keeps cattrs' own hook: renamed all the same."""
+
+    count_so_far: int = attrs.field(validator=attrs.validators.ge(0))
+
+
+register_event(Posted, "tests.eventstore.Posted", keys={"ledger_seq": "at"})
+register_event(Counted, "tests.eventstore.Counted", keys={"count_so_far": "n"})
+
+
+@given(
+    seq=st.integers(0, 2**40),
+    entries=st.lists(st.tuples(st.text(max_size=5), st.integers(-(2**40), 2**40) | st.text(max_size=5)), max_size=3),
+    note=st.text(max_size=5),
+)
+def test_a_field_with_a_payload_key_is_stored_under_it_and_read_back(
+    seq: int, entries: list[tuple[str, Any]], note: str
+) -> None:
+    event = Posted(ledger_seq=seq, entries=tuple(Entry(label=k, amount=v) for k, v in entries), note=note)
+    new = encode_event(event)
+    expected: dict[str, Any] = {"at": seq, "entries": [[k, v] for k, v in entries]}
+    if note:
+        expected["note"] = note  # a default is left out, under any key
+    assert jsonio.loads(new.payload) == expected
+    assert decode_event(stored(new.type, new.payload)) == event
+
+
+def test_a_class_with_a_validating_init_is_renamed_and_still_validated() -> None:
+    new = encode_event(Counted(count_so_far=3))
+    assert jsonio.loads(new.payload) == {"n": 3}
+    assert decode_event(stored(new.type, new.payload)) == Counted(count_so_far=3)
+    with pytest.raises(CorruptLogError, match="count_so_far"):
+        decode_event(stored(new.type, b'{"n": -1}'))
+    with pytest.raises(CorruptLogError, match="t#1"):
+        decode_event(stored(new.type, b'{"count_so_far": 3}'))  # the field's name is not its key
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        ({"ledger": "at"}, r"names fields \['ledger'\] that Posted does not have"),
+        ({"ledger_seq": "note"}, "gives two fields of Posted the same payload key"),
+    ],
+)
+def test_payload_keys_that_name_no_field_or_collide_are_refused_at_registration(
+    keys: dict[str, str], says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        register_event(Posted, "tests.eventstore.Posted.again", keys=keys)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"at": 1, "entries": [["a"]]}',
+        b'{"at": 1, "entries": [["a", 1, 2]]}',
+        b'{"at": 1, "entries": [{"label": "a", "amount": 1}]}',
+    ],
+    ids=["too short", "too long", "an object"],
+)
+def test_an_array_record_of_the_wrong_length_or_shape_is_a_corrupt_event(payload: bytes) -> None:
+    with pytest.raises(CorruptLogError, match=r"t#1.*Entry must be a JSON array of 2 items"):
+        decode_event(stored("tests.eventstore.Posted", payload))
+
+
+def test_only_a_record_that_only_stores_its_fields_can_be_an_array() -> None:
+    with pytest.raises(TypeError, match="slotted attrs class"):
+        register_array_record(Counted)
 
 
 @pytest.mark.parametrize(
